@@ -1,0 +1,84 @@
+"""The training recipe: one TOML file that fully describes a ``molmo train`` run.
+
+Sections: ``[model]``, ``[data]``, ``[optim]``, ``[schedule]``, ``[engine]``, ``[checkpoint]``,
+``[logging]``, ``[eval]``. Load it with :func:`load_train_recipe` (includes + ``--set`` overrides).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from molmo.config.base import StrictModel
+from molmo.errors import UserError
+from molmo.config.data import DataConfig
+from molmo.config.loader import apply_override, load_composed, load_recipe_file, suggest, validate
+from molmo.config.train import (
+    CheckpointConfig,
+    EngineConfig,
+    EvalConfig,
+    LoggingConfig,
+    OptimConfig,
+    ScheduleConfig,
+)
+
+
+class ModelSection(StrictModel):
+    """Which model to train: a registered preset (fresh weights) or an existing native checkpoint."""
+
+    preset: str | None = Field(None, description="Name of a registered Molmo preset, built with fresh weights.")
+    checkpoint: str | None = Field(None, description="Native checkpoint directory to start from.")
+    tokenizer: str | None = Field(
+        None, description="tokenizer.json file or directory holding one (default: the checkpoint's own)."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "ModelSection":
+        if (self.preset is None) == (self.checkpoint is None):
+            raise ValueError("set exactly one of model.preset or model.checkpoint")
+        return self
+
+
+class TrainRecipe(StrictModel):
+    """A complete training run."""
+
+    kind: Literal["train"] = Field("train", description="Recipe kind (selects the schema).")
+    name: str = Field("run", description="Run name, used for the default output directory.")
+    output_dir: str | None = Field(None, description="Run directory (default: $MOLMO_HOME/runs/<name>).")
+    seed: int = Field(6198, description="Global seed for model init, dropout and sampling.")
+    model: ModelSection = Field(..., description="Model to train.")
+    data: DataConfig = Field(..., description="Training data sources and loader settings.")
+    optim: OptimConfig = Field(default_factory=OptimConfig, description="Optimiser and parameter groups.")
+    schedule: ScheduleConfig = Field(..., description="LR schedule and run length.")
+    engine: EngineConfig = Field(default_factory=EngineConfig, description="DeepSpeed engine settings.")
+    checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig, description="Checkpointing.")
+    logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Metrics logging.")
+    eval: EvalConfig = Field(default_factory=EvalConfig, description="In-training evaluation.")
+
+
+def load_train_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> TrainRecipe:
+    """Load and validate a training recipe; errors are ``UserError`` with dotted key paths."""
+    return load_recipe_file(TrainRecipe, path, overrides)
+
+
+RECIPE_SCHEMAS: dict[str, type[StrictModel]] = {"train": TrainRecipe}
+"""Recipe kind (the top-level ``kind`` key, default ``train``) -> schema. Other modules register theirs."""
+
+
+def register_recipe_schema(kind: str, schema: type[StrictModel]) -> None:
+    """Make ``kind = "<kind>"`` recipes validate against ``schema``."""
+    RECIPE_SCHEMAS[kind] = schema
+
+
+def load_any_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> StrictModel:
+    """Load a recipe of any registered kind (chosen by its top-level ``kind`` key)."""
+    data = load_composed(path)
+    kind = data.get("kind", "train")
+    if kind not in RECIPE_SCHEMAS:
+        raise UserError(f"{path}: unknown recipe kind {kind!r}{suggest(str(kind), list(RECIPE_SCHEMAS))}")
+    schema = RECIPE_SCHEMAS[kind]
+    for assignment in overrides:
+        data = apply_override(data, schema, assignment)
+    return validate(schema, data, source=str(path))
