@@ -1,0 +1,1 @@
+"""Training: DeepSpeed engine, per-component optimisation, schedules, checkpoints, the loop."""
