@@ -225,22 +225,27 @@ def _tag_of(model: type[BaseModel]) -> Any:
     return args[0] if args else None
 
 
-def format_validation_error(err: ValidationError, schema: type[BaseModel], data: Any, source: str) -> str:
-    """One line per problem: ``source: a.b.c: message``."""
+def format_validation_error(
+    err: ValidationError, schema: type[BaseModel], data: Any, source: str = "", prefix: str = ""
+) -> str:
+    """One line per problem: ``source: a.b.c: message`` (``prefix`` is prepended to key paths)."""
+    lead = f"{source}: " if source else ""
     lines = []
     for e in err.errors():
         loc = tuple(e["loc"])
         parts, siblings = _walk(schema, data, loc)
-        path = ".".join(parts)
+        path = prefix + ".".join(parts)
         if e["type"] == "extra_forbidden":
             hint = suggest(str(loc[-1]), siblings)
-            lines.append(f"{source}: unknown key '{path}'{hint}")
+            lines.append(f"{lead}unknown key '{path}'{hint}")
         elif e["type"] == "missing":
-            lines.append(f"{source}: missing required key '{path}'")
+            lines.append(f"{lead}missing required key '{path}'")
         else:
             got = e.get("input")
             shown = f" (got {got!r})" if not isinstance(got, (dict, list)) else ""
-            lines.append(f"{source}: {path}: {e['msg']}{shown}")
+            msg = e["msg"].removeprefix("Value error, ")
+            where = f"{path}: " if path.rstrip(".") else ""
+            lines.append(f"{lead}{where}{msg}{shown}")
     return "\n".join(lines)
 
 

@@ -7,14 +7,22 @@ Sections: ``[model]``, ``[data]``, ``[optim]``, ``[schedule]``, ``[engine]``, ``
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from molmo.config.base import StrictModel
 from molmo.errors import UserError
 from molmo.config.data import DataConfig
-from molmo.config.loader import apply_override, load_composed, load_recipe_file, suggest, validate
+from molmo.config.loader import (
+    apply_override,
+    deep_merge,
+    format_validation_error,
+    load_composed,
+    load_recipe_file,
+    suggest,
+    validate,
+)
 from molmo.config.train import (
     CheckpointConfig,
     EngineConfig,
@@ -26,19 +34,57 @@ from molmo.config.train import (
 
 
 class ModelSection(StrictModel):
-    """Which model to train: a registered preset (fresh weights) or an existing native checkpoint."""
+    """Which model to train: a registered preset (fresh weights) or an existing native checkpoint.
+
+    ``vision`` / ``connector`` / ``llm`` / ``preprocess`` are partial tables merged over the preset
+    (or over the checkpoint's own config), e.g. ``[model.llm] n_layers = 4``. With a preset they are
+    validated when the recipe loads; with a checkpoint, when the checkpoint is read.
+    """
 
     preset: str | None = Field(None, description="Name of a registered Molmo preset, built with fresh weights.")
     checkpoint: str | None = Field(None, description="Native checkpoint directory to start from.")
     tokenizer: str | None = Field(
         None, description="tokenizer.json file or directory holding one (default: the checkpoint's own)."
     )
+    vision: dict[str, Any] = Field(default_factory=dict, description="Overrides of the vision config.")
+    connector: dict[str, Any] = Field(default_factory=dict, description="Overrides of the connector config.")
+    llm: dict[str, Any] = Field(default_factory=dict, description="Overrides of the LLM config.")
+    preprocess: dict[str, Any] = Field(
+        default_factory=dict, description="Overrides of the preprocessing config (crops, margins, sequence length…)."
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> "ModelSection":
         if (self.preset is None) == (self.checkpoint is None):
             raise ValueError("set exactly one of model.preset or model.checkpoint")
+        if self.preset is not None:
+            self.resolve()
         return self
+
+    def overrides(self) -> dict[str, Any]:
+        """The non-empty model overrides as one nested dict."""
+        return {k: v for k, v in (("vision", self.vision), ("connector", self.connector), ("llm", self.llm)) if v}
+
+    def resolve(self, base: dict[str, Any] | None = None, base_preprocess: dict[str, Any] | None = None):
+        """(MolmoConfig, PreprocessConfig) from the preset (or ``base`` dicts) plus the overrides."""
+        from molmo.config.model import MolmoConfig, model_preset_dict, preset_preprocess_overrides
+        from molmo.config.preprocess import PreprocessConfig, preprocess_for_vision
+
+        model_dict = deep_merge(base if base is not None else model_preset_dict(self.preset), self.overrides())
+        try:
+            config = MolmoConfig.model_validate(model_dict)
+        except ValidationError as e:
+            raise ValueError(format_validation_error(e, MolmoConfig, model_dict, prefix="model.")) from None
+        if base_preprocess is None:
+            extra = preset_preprocess_overrides(self.preset) if self.preset else {}
+            base_preprocess = preprocess_for_vision(config.vision, **extra).model_dump()
+        pre_base = base_preprocess
+        pre_dict = deep_merge(pre_base, self.preprocess)
+        try:
+            preprocess = PreprocessConfig.model_validate(pre_dict)
+        except ValidationError as e:
+            raise ValueError(format_validation_error(e, PreprocessConfig, pre_dict, prefix="model.preprocess.")) from None
+        return config, preprocess
 
 
 class TrainRecipe(StrictModel):
