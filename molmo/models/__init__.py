@@ -1,0 +1,1 @@
+"""Model definitions: vision backbones, connector, decoder LLMs and the Molmo model."""
