@@ -115,7 +115,7 @@ class VisionBackbone(nn.Module):
                 f"images have {patch_dim} values per patch; the ViT expects {self.vision_config.patch_dim}"
             )
         crops = images.reshape(b * n_crops, n_patches, patch_dim)  # every crop in one batch
-        features = self.image_vit.forward_features(crops, grid_hw=self._grid(n_patches, grid_hw))
+        features = self.image_vit(crops, grid_hw=self._grid(n_patches, grid_hw), features=True)
         features = features.reshape(b, n_crops, n_patches, -1)
         if image_masks is not None:
             features = self.padding.apply(features, image_masks, self.pad_embed)

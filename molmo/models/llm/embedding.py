@@ -21,7 +21,13 @@ class ExtendedEmbedding(nn.Module):
         self.embedding = nn.Parameter(torch.empty(num_embeddings, d_model))
         self.new_embedding = nn.Parameter(torch.empty(num_new_embeddings, d_model))
 
-    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+    def forward(self, input_ids: torch.Tensor | None = None, *, hidden: torch.Tensor | None = None) -> torch.Tensor:
+        """Look up ``input_ids``; or, with ``hidden (B, T, d)``, the tied-head logits ``hidden @ embedding.T``.
+
+        Both go through ``__call__`` so ZeRO-3 gathers the tables (never touch them from outside).
+        """
+        if hidden is not None:
+            return F.linear(hidden, self.embedding)  # (B, T, embedding_size)
         ids = input_ids.clamp(min=0)
         if self.new_embedding.shape[0] == 0:
             return F.embedding(ids, self.embedding)
@@ -36,4 +42,6 @@ class ExtendedEmbedding(nn.Module):
         nn.init.normal_(self.new_embedding, std=std)
 
     def extra_repr(self) -> str:
-        return f"{self.embedding.shape[0]} + {self.new_embedding.shape[0]} new, d={self.embedding.shape[1]}"
+        rows, d = getattr(self.embedding, "ds_shape", self.embedding.shape)  # ZeRO-3 keeps the full shape here
+        new_rows = getattr(self.new_embedding, "ds_shape", self.new_embedding.shape)[0]
+        return f"{rows} + {new_rows} new, d={d}"

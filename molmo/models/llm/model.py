@@ -129,7 +129,8 @@ class DecoderLM(nn.Module):
         h = x
         if logit_positions is not None:
             h = x.gather(1, logit_positions.view(B, 1, 1).expand(B, 1, x.shape[-1]))  # (B, 1, d)
-        logits = F.linear(h, self.head_weight())  # (B, T|1, embedding_size)
+        # call the owning module (not its weight) so ZeRO-3 gathers the head's parameters
+        logits = self.wte(hidden=h) if self.config.weight_tying else self.ff_out(h)  # (B, T|1, embedding_size)
         hidden = tuple(all_hidden) if all_hidden is not None else None
         return LLMOutput(logits=logits, hidden_states=x, kv_cache=kv_cache, all_hidden_states=hidden)
 

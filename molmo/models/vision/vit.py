@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from molmo.config.vision import VisionConfig
 from molmo.errors import MolmoError
@@ -117,6 +118,7 @@ class VisionTransformer(nn.Module):
         self.patch_embedding = nn.Linear(config.patch_dim, d, bias=config.patch_bias)
         self.pre_ln = nn.LayerNorm(d, eps=config.norm_eps) if config.pre_ln else None
         self.transformer = ViTTransformer(config, config.n_built_layers)
+        self.activation_checkpointing = False  # set True to recompute blocks in backward
         self.reset_parameters()
 
     # ---- initialisation (only used when not loading pretrained weights) ----
@@ -162,13 +164,24 @@ class VisionTransformer(nn.Module):
         """Run blocks 0..stop; return the outputs of the blocks in ``keep`` by index."""
         kept = {}
         for i, block in enumerate(self.transformer.resblocks[: stop + 1]):
-            x = block(x)
+            if self.activation_checkpointing and self.training and torch.is_grad_enabled():
+                x = checkpoint(block, x, use_reentrant=False)  # recompute in backward
+            else:
+                x = block(x)
             if i in keep:
                 kept[i] = x
         return kept
 
-    def forward(self, patches: torch.Tensor, grid_hw: tuple[int, int] | None = None) -> list[torch.Tensor]:
-        """Every built block's output, ``n_built_layers`` tensors of ``(N, T, D)`` (CLS included)."""
+    def forward(
+        self, patches: torch.Tensor, grid_hw: tuple[int, int] | None = None, *, features: bool = False,
+        layers: Sequence[int] | None = None,
+    ) -> list[torch.Tensor] | torch.Tensor:
+        """Every built block's output, ``n_built_layers`` tensors of ``(N, T, D)`` (CLS included);
+        with ``features=True`` the connector input of :meth:`forward_features` instead (callers that
+        need features should use this form: going through ``__call__`` lets ZeRO-3 gather parameters).
+        """
+        if features:
+            return self.forward_features(patches, layers, grid_hw)
         n_blocks = len(self.transformer.resblocks)
         kept = self._run_blocks(self.embed(patches, grid_hw), set(range(n_blocks)), n_blocks - 1)
         return [kept[i] for i in range(n_blocks)]
