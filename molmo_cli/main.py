@@ -16,6 +16,7 @@ import typer
 from molmo.errors import MolmoError, UserError
 from molmo_cli import _common
 from molmo_cli import recipes as recipes_cmd
+from molmo_cli import train as train_cmd
 
 def _cli_exceptions() -> tuple[tuple[type, ...], tuple[type, ...], tuple[type, ...]]:
     """(exit, abort, usage) exception types of the click that Typer runs on (vendored or not)."""
@@ -42,6 +43,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(recipes_cmd.app, name="recipes")
+app.command("train")(train_cmd.train)
 
 
 def _version(value: bool) -> None:

@@ -70,6 +70,9 @@ class OptimConfig(StrictModel):
         "per_component", description="Clip one global grad norm, each component separately (Molmo), or not at all."
     )
     grad_clip: float = Field(1.0, gt=0, description="Max grad norm (global, or default per component).")
+    z_loss: float = Field(
+        0.0, ge=0, description="z-loss coefficient: adds z_loss·logsumexp(logits)² per loss token (Molmo: 1e-4)."
+    )
 
 
 # ----------------------------------------------------------------------------------------------

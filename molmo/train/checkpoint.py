@@ -115,8 +115,12 @@ def _atomic_torch_save(obj: Any, path: Path) -> None:
 
 
 def save_checkpoint(engine, root: Path, step: int, trainer_state: dict[str, Any], meta: dict[str, Any],
-                    rank: int, keep_last: int) -> CheckpointRef:
-    """Write a complete checkpoint for ``step`` (collective: call on every rank)."""
+                    rank: int, keep_last: int, write_model_files=None) -> CheckpointRef:
+    """Write a complete checkpoint for ``step`` (collective: call on every rank).
+
+    ``write_model_files(directory)``, if given, runs on rank 0 before the completion marker (the
+    model config, preprocessing and tokenizer that consolidation needs).
+    """
     root.mkdir(parents=True, exist_ok=True)
     tag = tag_for(step)
     tmp_tag = f".tmp-{tag}"
@@ -131,6 +135,8 @@ def save_checkpoint(engine, root: Path, step: int, trainer_state: dict[str, Any]
     _barrier()
     final = root / tag
     if rank == 0:
+        if write_model_files is not None:
+            write_model_files(root / tmp_tag)
         marker = root / tmp_tag / MARKER
         marker.write_text(json.dumps({"step": step, **meta}, indent=2))
         if final.exists():

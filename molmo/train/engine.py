@@ -31,6 +31,20 @@ from molmo.config.train import EngineConfig, OptimConfig
 log = logging.getLogger("molmo.train.engine")
 
 
+def _deepspeed_logs_to_stderr() -> None:
+    """DeepSpeed logs to stdout; move its handlers to stderr so stdout carries only results (--json)."""
+    import sys
+
+    from deepspeed.utils import logger as ds_logger
+
+    for handler in ds_logger.handlers:
+        if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
+            handler.setStream(sys.stderr)
+
+
+_deepspeed_logs_to_stderr()
+
+
 @dataclass(frozen=True)
 class DistInfo:
     """Where this process sits in the job."""

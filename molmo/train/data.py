@@ -1,0 +1,96 @@
+"""Training batches: shard samples → ``Preprocessor`` examples (in loader workers) → ``Batch``.
+
+``SampleTransform`` is picklable (it rebuilds its ``Preprocessor`` lazily in each worker) and seeds
+the per-sample randomness (style dropping, length noise) from ``(seed, global position)`` so the
+stream is identical for any number of workers and after a resume.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from molmo.config.data import DataConfig
+from molmo.config.preprocess import PreprocessConfig
+from molmo.data.loader import ShardLoader
+from molmo.data.sample import DecodedSample
+from molmo.preprocess.batch import Batch
+from molmo.preprocess.preprocessor import Preprocessor
+from molmo.preprocess.tokenizer import MolmoTokenizer
+
+
+class SampleTransform:
+    """``DecodedSample`` → example dict (numpy arrays), run inside loader workers."""
+
+    def __init__(self, preprocess: PreprocessConfig, tokenizer_file: Path, seed: int):
+        self.preprocess = preprocess
+        self.tokenizer_file = Path(tokenizer_file)
+        self.seed = seed
+        self._pre: Preprocessor | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_pre": None}
+
+    @property
+    def preprocessor(self) -> Preprocessor:
+        if self._pre is None:
+            self._pre = Preprocessor(self.preprocess, MolmoTokenizer.from_file(self.tokenizer_file), seed=self.seed)
+        return self._pre
+
+    def __call__(self, sample: DecodedSample) -> dict[str, Any]:
+        rng = np.random.default_rng([self.seed, max(sample.position, 0)])
+        example = self.preprocessor(sample.images, sample.messages, style=sample.style, rng=rng)
+        example["key"] = sample.key
+        return example
+
+
+class BatchStream:
+    """Micro-batches for one rank from a resumable ``ShardLoader``.
+
+    ``state_dict()`` is the loader position after the last micro-batch handed out, so a checkpoint
+    taken between optimiser steps resumes with the next unseen sample.
+    """
+
+    def __init__(self, config: DataConfig, transform: SampleTransform, micro_batch_size: int,
+                 rank: int, world_size: int, workers: int | None = None):
+        self.loader = ShardLoader(config, rank=rank, world_size=world_size, transform=transform, workers=workers)
+        self.transform = transform
+        self.micro_batch_size = micro_batch_size
+        self._it: Iterator[Any] | None = None
+
+    @property
+    def dataset_size(self) -> int:
+        return self.loader.total
+
+    def next_batch(self) -> tuple[Batch, list[str]] | None:
+        """The next micro-batch and its sample keys, or None when the data is exhausted."""
+        if self._it is None:
+            self._it = iter(self.loader)
+        examples = []
+        for example in self._it:
+            examples.append(example)
+            if len(examples) == self.micro_batch_size:
+                break
+        if len(examples) < self.micro_batch_size:
+            return None
+        keys = [ex.pop("key") for ex in examples]
+        return self.transform.preprocessor.collate(examples), keys
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.loader.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.close()
+        self.loader.load_state_dict(state)
+
+    def close(self) -> None:
+        if self._it is not None:
+            self._it.close()
+            self._it = None
+
+    @property
+    def epoch(self) -> float:
+        return self.loader.epoch
