@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import math
@@ -65,11 +66,18 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+_OWN_GROUP = False  # True when we created a private 1-process group (no launcher)
+
+
 def setup_distributed(backend: str = "auto") -> DistInfo:
     """Initialise torch.distributed through DeepSpeed (idempotent)."""
+    global _OWN_GROUP
     if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
         os.environ.update(RANK="0", LOCAL_RANK="0", WORLD_SIZE="1", MASTER_ADDR="127.0.0.1")
         os.environ.setdefault("MASTER_PORT", str(_free_port()))
+        if not dist.is_initialized():
+            _OWN_GROUP = True
+            atexit.register(_destroy)
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     cuda = torch.cuda.is_available()
     if backend == "auto":
@@ -84,12 +92,22 @@ def setup_distributed(backend: str = "auto") -> DistInfo:
     return DistInfo(dist.get_rank(), dist.get_world_size(), local_rank, device)
 
 
-def teardown() -> None:
-    """Barrier then destroy the process group (avoids exit-time aborts of multi-process runs)."""
+def _destroy() -> None:
     if dist.is_initialized():
         with contextlib.suppress(Exception):
             dist.barrier()
         dist.destroy_process_group()
+
+
+def teardown() -> None:
+    """Barrier then destroy the process group (avoids exit-time aborts of multi-process runs).
+
+    A private 1-process group (plain ``molmo train``, or training called from Python) is kept for
+    the rest of the process and destroyed at exit: DeepSpeed caches process-group handles, so a
+    second run in the same interpreter must reuse the group.
+    """
+    if not _OWN_GROUP:
+        _destroy()
 
 
 def all_reduce_sum(value: float | torch.Tensor, device: torch.device | None = None) -> torch.Tensor:
