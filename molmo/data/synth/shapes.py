@@ -1,0 +1,269 @@
+"""The tiny-shapes world: random scenes and one question per sample (DESIGN §4).
+
+A scene has 1–6 non-overlapping shapes (circle, square, triangle, diamond) in 6 colours with
+varied sizes, on a plain or gradient neutral background, in an image of 64–640 px per side
+(aspect ratio up to 2.5, so multi-crop tiling is exercised), plus — in a quarter of the scenes and
+always for ``read`` — a 1–3 digit number drawn with a pixel font.
+
+Each sample is ONE scene with ONE question (images are cheap; every sample sees a new scene):
+
+=======  ==============  ===================================================================
+task     style           question -> answer
+=======  ==============  ===================================================================
+caption  short_caption   "Describe this image." -> "a red circle, a blue square and a green
+                         triangle" (left to right; ", and the number 42" when one is drawn)
+color    short_answer    "What color is the square?" (a kind present exactly once) -> "red"
+count    point_count     "How many circles are there?" -> "Counting the <points x1=… alt=
+                         \\"circles\\">circles</points> shows a total of 2." ("There are none.")
+count    only_count      "How many circles are there? Answer with a number." -> "2"
+point    pointing        "Point to the red circle." / "Point to all the triangles." -> Molmo
+                         ``<point>``/``<points>`` (percent, one decimal, sorted by x*10000+y)
+read     short_answer    "What number is written in the image?" -> "42"
+=======  ==============  ===================================================================
+
+``meta`` holds the scene description (``scene``) and ``(split, seed, index)``. Eval samples also
+carry ``refs``: ``answers`` (the exact target), and for count/point ``count``, ``points`` (pixel
+``[x, y]`` in answer order), ``masks`` (RLE, aligned with points) and ``label``.
+
+Determinism: sample ``i`` of ``(split, seed)`` is drawn from ``random.Random("shapes/<split>/<seed>/<i>")``,
+so it does not depend on how many samples are made, and train/eval can never produce the same stream.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import random
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from molmo.data.masks import encode_rle
+from molmo.data.synth.render import (
+    BACKGROUNDS,
+    COLORS,
+    KINDS,
+    PLURALS,
+    luminance,
+    number_box,
+    render_scene,
+    shape_mask,
+    shape_point,
+)
+from molmo.preprocess.points import NONE_ANSWER
+from molmo.preprocess.points import format_points as molmo_points
+
+TASK_WEIGHTS = {"caption": 0.2, "color": 0.2, "count": 0.2, "point": 0.25, "read": 0.15}
+SPLITS = ("train", "eval")
+_LIGHT = ("white", "light gray", "beige")
+_DARK = ("dark gray", "black")
+
+CAPTION_PROMPTS = (
+    "Describe this image.",
+    "What shapes are in this image?",
+    "List the shapes from left to right.",
+)
+COLOR_PROMPTS = ("What color is the {kind}?", "Which color does the {kind} have?")
+COUNT_PROMPTS = ("How many {plural} are there?", "Count the {plural}.", "Point to and count the {plural}.")
+ONLY_COUNT_PROMPT = "How many {plural} are there? Answer with a number."
+POINT_ONE_PROMPTS = ("Point to the {color} {kind}.", "Where is the {color} {kind}?")
+POINT_ALL_PROMPTS = ("Point to all the {plural}.", "Point to the {plural}.")
+READ_PROMPTS = ("What number is written in the image?", "Read the number in the image.")
+
+
+@dataclass
+class Shape:
+    """One shape filling the box of half-size ``half`` around ``(cx, cy)`` (integer pixels)."""
+
+    kind: str
+    color: str
+    cx: int
+    cy: int
+    half: int
+
+
+@dataclass
+class Number:
+    """A number drawn with the pixel font, top-left at ``(x, y)``."""
+
+    text: str
+    x: int
+    y: int
+    scale: int
+    ink: tuple[int, int, int]
+
+
+@dataclass
+class Scene:
+    width: int
+    height: int
+    background: str
+    gradient: str | None = None
+    shapes: list[Shape] = field(default_factory=list)
+    number: Number | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _overlaps(
+    box: tuple[float, float, float, float], boxes: list[tuple[float, float, float, float]], gap: float
+) -> bool:
+    x0, y0, x1, y1 = box
+    return any(x0 < b[2] + gap and b[0] < x1 + gap and y0 < b[3] + gap and b[1] < y1 + gap for b in boxes)
+
+
+def make_scene(rng: random.Random, n_shapes: int, with_number: bool) -> Scene:
+    """Draw image size, background, an optional number and up to ``n_shapes`` non-overlapping shapes."""
+    w = round(math.exp(rng.uniform(math.log(64), math.log(640))))
+    while True:
+        h = round(math.exp(rng.uniform(math.log(64), math.log(640))))
+        if max(w, h) / min(w, h) <= 2.5:
+            break
+    m = min(w, h)
+    bg = rng.choice(list(BACKGROUNDS))
+    group = _LIGHT if bg in _LIGHT else _DARK if bg in _DARK else (bg,)
+    gradient = rng.choice(group) if rng.random() < 0.3 and len(group) > 1 else None
+    scene = Scene(width=w, height=h, background=bg, gradient=gradient if gradient != bg else None)
+    boxes: list[tuple[float, float, float, float]] = []
+    if with_number:
+        digits = rng.randint(1, 3)
+        text = str(rng.randint(0 if digits == 1 else 10 ** (digits - 1), 10**digits - 1))
+        scale = max(2, int(m * rng.uniform(0.10, 0.20) / 7))
+        while scale > 1 and number_box(text, scale)[0] > w - 8:
+            scale -= 1
+        bw, bh = number_box(text, scale)
+        x, y = rng.randint(2, w - bw - 2), rng.randint(2, h - bh - 2)
+        ink = (0, 0, 0) if luminance(BACKGROUNDS[bg]) >= 100 else (255, 255, 255)
+        scene.number = Number(text=text, x=x, y=y, scale=scale, ink=ink)
+        boxes.append((x, y, x + bw, y + bh))
+    lo, hi = max(4.0, 0.05 * m), max(6.0, 0.17 * m)
+    for _ in range(n_shapes):
+        for _attempt in range(60):
+            half = int(rng.uniform(lo, hi))
+            cx, cy = rng.randint(half + 1, w - half - 2), rng.randint(half + 1, h - half - 2)
+            box = (cx - half, cy - half, cx + half, cy + half)
+            if not _overlaps(box, boxes, gap=2):
+                boxes.append(box)
+                scene.shapes.append(Shape(rng.choice(KINDS), rng.choice(list(COLORS)), cx, cy, half))
+                break
+    scene.shapes.sort(key=lambda s: (s.cx, s.cy))
+    return scene
+
+
+def format_points(
+    points: list[tuple[float, float]], width: int, height: int, label: str, alt: str
+) -> tuple[str, list[int]]:
+    """Molmo point text for pixel ``points`` (via ``molmo.preprocess.points``) and the order used.
+
+    The order is Molmo's (percent ``x * 10000 + y``), so refs can list points/masks in answer order.
+    """
+    pct = [(100.0 * x / width, 100.0 * y / height) for x, y in points]
+    order = sorted(range(len(pct)), key=lambda i: pct[i][0] * 10000 + pct[i][1])
+    return molmo_points([pct[i] for i in order], label, alt), order
+
+
+def join_phrases(items: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def caption(scene: Scene) -> str:
+    """Shapes left to right (``a red circle, an orange square and …``), then the number if drawn."""
+    text = join_phrases(
+        [f"{'an' if s.color[0] in 'aeiou' else 'a'} {s.color} {s.kind}" for s in scene.shapes]
+    )
+    return f"{text}, and the number {scene.number.text}" if scene.number else text
+
+
+def _pointing(scene: Scene, targets: list[Shape], label: str, eval_refs: bool) -> tuple[str, dict[str, Any]]:
+    """Point text for ``targets`` and the matching refs (points/masks in answer order)."""
+    if not targets:
+        return NONE_ANSWER, {"count": 0, "points": [], "masks": [], "label": label}
+    pts = [shape_point(s.kind, s.cx, s.cy, s.half) for s in targets]
+    text, order = format_points(pts, scene.width, scene.height, label, label)
+    refs: dict[str, Any] = {
+        "count": len(targets),
+        "points": [[round(pts[i][0], 2), round(pts[i][1], 2)] for i in order],
+        "label": label,
+    }
+    if eval_refs:
+        refs["masks"] = [encode_rle(shape_mask(targets[i], scene.width, scene.height)) for i in order]
+    return text, refs
+
+
+def ask(rng: random.Random, scene: Scene, task: str, eval_refs: bool) -> tuple[str, str, str, dict[str, Any]]:
+    """Pick the question for ``task`` on ``scene``: returns ``(style, question, answer, refs)``."""
+    kinds = [s.kind for s in scene.shapes]
+    if task == "caption":
+        return "short_caption", rng.choice(CAPTION_PROMPTS), caption(scene), {}
+    if task == "color":
+        unique = [k for k in KINDS if kinds.count(k) == 1]
+        if not unique:  # at most 3 kinds present (each twice or more): re-kind the first shape
+            scene.shapes[0].kind = next(k for k in KINDS if k not in kinds)
+            unique = [scene.shapes[0].kind]
+        kind = rng.choice(unique)
+        color = next(s.color for s in scene.shapes if s.kind == kind)
+        return "short_answer", rng.choice(COLOR_PROMPTS).format(kind=kind), color, {}
+    if task == "read":
+        assert scene.number is not None
+        return "short_answer", rng.choice(READ_PROMPTS), scene.number.text, {}
+    absent = [k for k in KINDS if k not in kinds]
+    if task == "count":
+        kind = rng.choice(absent) if absent and rng.random() < 0.15 else rng.choice(kinds)
+        plural = PLURALS[kind]
+        targets = [s for s in scene.shapes if s.kind == kind]
+        if rng.random() < 0.4:
+            _, refs = _pointing(scene, targets, plural, eval_refs)
+            return "only_count", ONLY_COUNT_PROMPT.format(plural=plural), str(len(targets)), refs
+        text, refs = _pointing(scene, targets, plural, eval_refs)
+        answer = text if not targets else f"Counting the {text} shows a total of {len(targets)}."
+        return "point_count", rng.choice(COUNT_PROMPTS).format(plural=plural), answer, refs
+    if task == "point":
+        pairs = [(s.color, s.kind) for s in scene.shapes]
+        single = [s for s in scene.shapes if pairs.count((s.color, s.kind)) == 1]
+        if single and rng.random() < 0.5:
+            s = rng.choice(single)
+            label = f"{s.color} {s.kind}"
+            text, refs = _pointing(scene, [s], label, eval_refs)
+            return "pointing", rng.choice(POINT_ONE_PROMPTS).format(color=s.color, kind=s.kind), text, refs
+        kind = rng.choice(absent) if absent and rng.random() < 0.1 else rng.choice(kinds)
+        plural = PLURALS[kind]
+        text, refs = _pointing(scene, [s for s in scene.shapes if s.kind == kind], plural, eval_refs)
+        return "pointing", rng.choice(POINT_ALL_PROMPTS).format(plural=plural), text, refs
+    raise ValueError(f"unknown shapes task {task!r}")
+
+
+@dataclass
+class SynthSample:
+    """One generated sample: key, json (our schema) and PNG bytes."""
+
+    key: str
+    json: dict[str, Any]
+    png: bytes
+
+
+def make_sample(split: str, seed: int, index: int) -> SynthSample:
+    """Generate sample ``index`` of the ``(split, seed)`` stream (deterministic, order-independent)."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    rng = random.Random(f"shapes/{split}/{seed}/{index}")
+    task = rng.choices(list(TASK_WEIGHTS), weights=list(TASK_WEIGHTS.values()))[0]
+    scene = make_scene(rng, rng.randint(1, 6), with_number=task == "read" or rng.random() < 0.25)
+    style, question, answer, refs = ask(rng, scene, task, eval_refs=split == "eval")
+    obj: dict[str, Any] = {
+        "messages": [{"role": "user", "content": question}, {"role": "assistant", "content": answer}],
+        "style": style,
+        "task": task,
+        "meta": {
+            "generator": "shapes",
+            "split": split,
+            "seed": seed,
+            "index": index,
+            "scene": scene.to_json(),
+        },
+    }
+    if split == "eval":
+        obj["refs"] = {"answers": [answer], **refs}
+    buf = io.BytesIO()
+    render_scene(scene).save(buf, format="PNG", compress_level=3)
+    return SynthSample(key=f"shapes-s{seed}-{split}-{index:07d}", json=obj, png=buf.getvalue())

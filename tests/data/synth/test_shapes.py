@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import io
+import json
+from collections import Counter
+
+import pytest
+from PIL import Image
+
+from molmo.data.masks import rle_contains
+from molmo.data.synth import synth_shapes
+from molmo.data.synth.render import KINDS, PLURALS
+from molmo.data.synth.shapes import format_points, make_sample
+from molmo.preprocess.points import parse_count, parse_points
+
+N = 150
+
+
+@pytest.fixture(scope="module")
+def eval_samples():
+    return [make_sample("eval", 3, i) for i in range(N)]
+
+
+def test_deterministic_and_split_disjoint():
+    a, b = make_sample("train", 1, 17), make_sample("train", 1, 17)
+    assert a.json == b.json and a.png == b.png
+    train = {make_sample("train", 0, i).png for i in range(40)}
+    ev = {make_sample("eval", 0, i).png for i in range(40)}
+    assert not train & ev
+    assert make_sample("train", 0, 5).json != make_sample("train", 1, 5).json
+    with pytest.raises(ValueError, match="split"):
+        make_sample("test", 0, 0)
+
+
+def test_world_variety(eval_samples):
+    tasks = Counter(s.json["task"] for s in eval_samples)
+    styles = Counter(s.json["style"] for s in eval_samples)
+    assert set(tasks) == {"caption", "color", "count", "point", "read"}
+    assert set(styles) == {"short_caption", "short_answer", "point_count", "only_count", "pointing"}
+    scenes = [s.json["meta"]["scene"] for s in eval_samples]
+    assert len({len(sc["shapes"]) for sc in scenes}) >= 5
+    assert all(1 <= len(sc["shapes"]) <= 6 for sc in scenes)
+    assert all(64 <= sc["width"] <= 640 and 64 <= sc["height"] <= 640 for sc in scenes)
+    assert (
+        len({sc["background"] for sc in scenes}) >= 5
+        and len({sh["color"] for sc in scenes for sh in sc["shapes"]}) == 6
+    )
+    assert {sh["kind"] for sc in scenes for sh in sc["shapes"]} == set(KINDS)
+    assert any(sc["number"] for sc in scenes) and any(not sc["number"] for sc in scenes)
+    for s in eval_samples[:20]:
+        im = Image.open(io.BytesIO(s.png))
+        assert im.size == (s.json["meta"]["scene"]["width"], s.json["meta"]["scene"]["height"])
+
+
+def test_shapes_do_not_overlap(eval_samples):
+    for s in eval_samples:
+        sh = s.json["meta"]["scene"]["shapes"]
+        for i in range(len(sh)):
+            for j in range(i + 1, len(sh)):
+                a, b = sh[i], sh[j]
+                assert (
+                    abs(a["cx"] - b["cx"]) > a["half"] + b["half"]
+                    or abs(a["cy"] - b["cy"]) > a["half"] + b["half"]
+                )
+
+
+def test_answers_are_consistent_with_the_scene(eval_samples):
+    for s in eval_samples:
+        j, scene = s.json, s.json["meta"]["scene"]
+        q, a = j["messages"][0]["content"], j["messages"][1]["content"]
+        refs = j["refs"]
+        assert refs["answers"] == [a]
+        kinds = [sh["kind"] for sh in scene["shapes"]]
+        if j["task"] == "read":
+            assert a == scene["number"]["text"] and 1 <= len(a) <= 3
+        elif j["task"] == "color":
+            kind = next(k for k in KINDS if k in q)
+            assert kinds.count(kind) == 1 and a == next(
+                sh["color"] for sh in scene["shapes"] if sh["kind"] == kind
+            )
+        elif j["task"] == "caption":
+            ordered = sorted(scene["shapes"], key=lambda sh: (sh["cx"], sh["cy"]))
+            assert a.split(", and the number")[0].replace(" and ", ", ").split(", ") == [
+                f"{'an' if sh['color'] == 'orange' else 'a'} {sh['color']} {sh['kind']}" for sh in ordered
+            ]
+        elif j["task"] == "count":
+            kind = next(k for k in KINDS if PLURALS[k] in q)
+            assert refs["count"] == kinds.count(kind) == parse_count(a)
+            if j["style"] == "only_count":
+                assert a == str(kinds.count(kind))
+
+
+def test_points_match_refs_and_fall_inside_masks(eval_samples):
+    checked = 0
+    for s in eval_samples:
+        j = s.json
+        if j["task"] not in ("point", "count") or j["style"] == "only_count":
+            continue
+        w, h = j["meta"]["scene"]["width"], j["meta"]["scene"]["height"]
+        parsed = parse_points(j["messages"][1]["content"]).points
+        refs = j["refs"]
+        assert len(parsed) == len(refs["points"]) == len(refs["masks"]) == refs["count"]
+        keys = [p.x * 10000 + p.y for p in parsed]
+        assert keys == sorted(keys)
+        for p, (x, y), m in zip(parsed, refs["points"], refs["masks"]):
+            px, py = p.pixels(w, h)
+            assert abs(px - x) <= w / 1000 + 1e-6 and abs(py - y) <= h / 1000 + 1e-6
+            assert rle_contains(m, x, y) and m["size"] == [h, w]
+            checked += 1
+    assert checked > 20
+
+
+def test_format_points_and_caption_helpers():
+    text, order = format_points([(50, 10), (10, 90)], 100, 100, "dots", "dots")
+    assert text == '<points x1="10.0" y1="90.0" x2="50.0" y2="10.0" alt="dots">dots</points>' and order == [
+        1,
+        0,
+    ]
+    assert format_points([(1, 1)], 10, 10, "a", "a")[0] == '<point x="10.0" y="10.0" alt="a">a</point>'
+
+
+def test_synth_shapes_writes_resumable_deterministic_shards(tmp_path):
+    m = synth_shapes(tmp_path / "a", 12, seed=2, split="train", shard_samples=5)
+    assert m.complete and [s.samples for s in m.shards] == [5, 5, 2]
+    assert m.shards[0].name == "shapes-train-000000.tar"
+    m2 = synth_shapes(tmp_path / "b", 10, seed=2, split="train", shard_samples=5)
+    assert [s.sha256 for s in m2.shards] == [s.sha256 for s in m.shards[:2]]
+    again = synth_shapes(tmp_path / "a", 12, seed=2, split="train", shard_samples=5)
+    assert again.to_json() == m.to_json()
+    with pytest.raises(Exception, match="split"):
+        synth_shapes(tmp_path / "c", 1, split="dev")
+
+
+def test_train_samples_have_no_refs():
+    j = make_sample("train", 0, 0).json
+    assert "refs" not in j and json.dumps(j)
+    scene = make_sample("train", 0, 0).json["meta"]["scene"]
+    assert scene["width"] > 0
