@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from molmo.config.model import MolmoConfig
@@ -55,7 +55,11 @@ def parse_dtype(name: str | torch.dtype | None) -> torch.dtype | None:
 
 
 class AtomicDir:
-    """Write into a temporary sibling directory, then move it into place (replacing ``dst``)."""
+    """Write into a temporary sibling directory, then move it into place (replacing ``dst``).
+
+    On an exception inside the ``with`` block the temporary directory is removed and an existing
+    ``dst`` is left untouched. The finished directory gets the usual umask permissions.
+    """
 
     def __init__(self, dst: str | os.PathLike):
         self.dst = Path(dst)
@@ -63,6 +67,9 @@ class AtomicDir:
     def __enter__(self) -> Path:
         self.dst.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.dst.name}.tmp-", dir=self.dst.parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self.tmp, 0o777 & ~umask)  # mkdtemp makes 0700; a checkpoint should be shareable
         return self.tmp
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -70,12 +77,20 @@ class AtomicDir:
             shutil.rmtree(self.tmp, ignore_errors=True)
             return
         backup = None
-        if self.dst.exists():
+        if self.dst.exists() or self.dst.is_symlink():
             backup = self.dst.with_name(f".{self.dst.name}.old-{os.getpid()}")
+            _remove(backup)  # a stale backup left by a killed process
             os.replace(self.dst, backup)
         os.replace(self.tmp, self.dst)
         if backup is not None:
-            shutil.rmtree(backup, ignore_errors=True)
+            _remove(backup)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
 
 
 def write_json(path: Path, obj: Any) -> None:
@@ -133,7 +148,9 @@ def weight_files(directory: Path) -> list[Path]:
     """The safetensors files of a checkpoint directory (single file or the index's shards)."""
     single, index = directory / WEIGHTS, directory / INDEX
     if index.is_file():
-        weight_map = json.loads(index.read_text())["weight_map"]
+        weight_map = _read_json(index).get("weight_map")
+        if not isinstance(weight_map, dict) or not weight_map:
+            raise UserError(f"{index}: no weight_map")
         files = sorted({directory / f for f in weight_map.values()})
     elif single.is_file():
         files = [single]
@@ -145,17 +162,44 @@ def weight_files(directory: Path) -> list[Path]:
     return files
 
 
-def iter_weights(directory: Path) -> Iterator[tuple[str, torch.Tensor]]:
-    """Stream ``(name, tensor)`` from the checkpoint's safetensors files, one tensor at a time."""
+_SAFETENSORS_DTYPES = {
+    "F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
+    "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8,
+    "BOOL": torch.bool,
+}  # fmt: skip
+
+
+def iter_weights(directory: Path, meta: bool = False) -> Iterator[tuple[str, torch.Tensor]]:
+    """Stream ``(name, tensor)`` from the checkpoint's safetensors files, one tensor at a time.
+
+    ``meta=True`` reads only the file headers and yields meta tensors of the stored shape and dtype.
+    """
     for path in weight_files(directory):
         try:
             with safe_open(str(path), framework="pt") as f:
                 for name in f.keys():  # noqa: SIM118 — safe_open has no __iter__
-                    yield name, f.get_tensor(name)
-        except (OSError, ValueError, RuntimeError) as e:
+                    if meta:
+                        part = f.get_slice(name)
+                        dtype = _SAFETENSORS_DTYPES.get(part.get_dtype())
+                        if dtype is None:
+                            raise UserError(f"{path}: tensor {name!r} has unsupported dtype {part.get_dtype()}")
+                        yield name, torch.empty(part.get_shape(), dtype=dtype, device="meta")
+                    else:
+                        yield name, f.get_tensor(name)
+        except (OSError, ValueError, RuntimeError, SafetensorError) as e:
             if isinstance(e, UserError):
                 raise
             raise UserError(f"{path}: unreadable safetensors file ({e})") from None
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise UserError(f"{path}: unreadable JSON ({e})") from None
+    if not isinstance(obj, dict):
+        raise UserError(f"{path}: expected a JSON object")
+    return obj
 
 
 # ----------------------------------------------------------------------------------------------
@@ -175,12 +219,15 @@ def read_checkpoint_meta(path: str | os.PathLike) -> tuple[MolmoConfig, dict[str
         raise UserError(f"model not found: {p}")
     if not p.is_dir():
         raise UserError(f"model path is not a directory: {p}")
-    if not is_native_checkpoint(p):
-        hint = " (an HF Molmo checkpoint? convert it with `molmo convert from-hf`)" if (p / "config.json").is_file() else ""
-        raise UserError(f"not a molmo checkpoint (needs config.json and molmo.json): {p}{hint}")
-    meta = json.loads((p / "molmo.json").read_text())
+    missing = [name for name in ("config.json", "molmo.json") if not (p / name).is_file()]
+    if missing:
+        hint = ""
+        if (p / "config.json").is_file():
+            hint = " (an HF Molmo checkpoint? convert it with `molmo convert from-hf`)"
+        raise UserError(f"not a molmo checkpoint: {p / missing[0]} is missing{hint}")
+    meta = _read_json(p / "molmo.json")
     if meta.get("format") != FORMAT or int(meta.get("format_version", 0)) > FORMAT_VERSION:
-        raise UserError(f"{p}: unsupported checkpoint format {meta.get('format')} v{meta.get('format_version')}")
+        raise UserError(f"{p / 'molmo.json'}: unsupported checkpoint format {meta.get('format')} v{meta.get('format_version')}")
     try:
         config = MolmoConfig.model_validate_json((p / "config.json").read_text())
     except ValueError as e:
@@ -201,8 +248,11 @@ def save_native(
     """Write ``model`` (a ``Molmo``) as a native checkpoint directory, atomically."""
     dtype = parse_dtype(dtype)
     config: MolmoConfig = model.config
-    if tokenizer is not None and config.special_tokens is None:
-        config = config.model_copy(update={"special_tokens": tokenizer.special_ids()})
+    if tokenizer is not None:
+        if config.special_tokens is None:
+            config = config.model_copy(update={"special_tokens": tokenizer.special_ids})
+        else:
+            tokenizer.check_special_ids(config.special_tokens)  # never write a checkpoint that cannot load
     state = model.state_dict()
 
     def tensors() -> Iterator[tuple[str, torch.Tensor]]:
@@ -235,6 +285,8 @@ def load_state_into(model: torch.nn.Module, tensors: Iterable[tuple[str, torch.T
     for name, tensor in tensors:
         if name not in expected:
             raise UserError(f"{source}: unexpected tensor {name!r} (not part of this model config)")
+        if name in seen:
+            raise UserError(f"{source}: tensor {name!r} is stored twice")
         target = expected[name]
         if tuple(tensor.shape) != tuple(target.shape):
             raise UserError(f"{source}: tensor {name!r} has shape {tuple(tensor.shape)}, model expects {tuple(target.shape)}")
@@ -255,7 +307,11 @@ def load_state_into(model: torch.nn.Module, tensors: Iterable[tuple[str, torch.T
 
 
 def load_native(path: str | os.PathLike, device: str | torch.device = "cpu", dtype: torch.dtype | str | None = None):
-    """(model, tokenizer or None, PreprocessConfig or None) from a native checkpoint directory."""
+    """(model, tokenizer or None, PreprocessConfig or None) from a native checkpoint directory.
+
+    ``device="meta"`` reads only the safetensors headers: names, shapes and dtypes are checked and
+    the model holds no memory (inspect a 72B checkpoint's structure on a laptop).
+    """
     from molmo.models.molmo import Molmo
     from molmo.preprocess.tokenizer import MolmoTokenizer
 
@@ -263,10 +319,14 @@ def load_native(path: str | os.PathLike, device: str | torch.device = "cpu", dty
     config, meta = read_checkpoint_meta(p)
     with torch.device("meta"):
         model = Molmo(config)
-    load_state_into(model, iter_weights(p), device=device, dtype=parse_dtype(dtype), source=str(p))
+    on_meta = torch.device(device).type == "meta"
+    load_state_into(model, iter_weights(p, meta=on_meta), device=device, dtype=parse_dtype(dtype), source=str(p))
     tokenizer = MolmoTokenizer.from_file(p / "tokenizer.json") if (p / "tokenizer.json").is_file() else None
     if tokenizer is not None and config.special_tokens is not None:
         tokenizer.check_special_ids(config.special_tokens)
-    preprocess = PreprocessConfig.model_validate(meta["preprocess"]) if meta.get("preprocess") else None
+    try:
+        preprocess = PreprocessConfig.model_validate(meta["preprocess"]) if meta.get("preprocess") else None
+    except ValueError as e:
+        raise UserError(f"{p / 'molmo.json'}: invalid preprocess settings: {str(e).splitlines()[0]}") from None
     model.eval()
     return model, tokenizer, preprocess

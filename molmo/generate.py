@@ -27,9 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from pydantic import Field, model_validator
 
-from molmo.config.base import StrictModel
+from molmo.config.generation import GenerationConfig
 from molmo.errors import UserError
 from molmo.nn.kv_cache import KVCache
 from molmo.nn.masks import position_ids_from_mask
@@ -38,31 +37,7 @@ from molmo.nn.sampling import sample_next
 Decode = Callable[[list[int]], str]
 Stream = Callable[[int, int], None]  # (batch row, token id)
 
-
-class GenerationConfig(StrictModel):
-    """How to pick new tokens and when to stop."""
-
-    max_new_tokens: int = Field(64, ge=1, description="Maximum number of tokens generated per row.")
-    temperature: float = Field(0.0, ge=0.0, description="Sampling temperature; 0 = greedy (argmax).")
-    top_k: int = Field(0, ge=0, description="Sample only from the k most likely tokens; 0 = off.")
-    top_p: float = Field(1.0, gt=0.0, le=1.0, description="Nucleus sampling mass; 1.0 = off.")
-    num_beams: int = Field(1, ge=1, description="Beam search width; 1 = no beam search.")
-    length_penalty: float = Field(
-        1.0, description="Beam hypotheses are ranked by sum(logprob) / length**length_penalty."
-    )
-    seed: int | None = Field(None, description="Seed of the sampling generator (None = random).")
-    stop_token_ids: list[int] = Field(
-        default_factory=list, description="Token ids that end a row (EOS); the id is kept in token_ids."
-    )
-    stop_strings: list[str] = Field(
-        default_factory=list, description="Strings that end a row once they appear in its decoded text."
-    )
-
-    @model_validator(mode="after")
-    def _check(self) -> GenerationConfig:
-        if self.num_beams > 1 and self.temperature > 0:
-            raise ValueError("beam search is deterministic: use temperature=0 with num_beams > 1")
-        return self
+__all__ = ["GenerationConfig", "GenerationResult", "beam_search", "generate"]
 
 
 @dataclass
@@ -84,7 +59,7 @@ class _StopChecker:
     def __init__(self, cfg: GenerationConfig, decode: Decode | None):
         if cfg.stop_strings and decode is None:
             raise UserError("stop_strings need a decode function (token ids -> text)")
-        self.stop_ids = set(cfg.stop_token_ids)
+        self.stop_ids = set(cfg.stop_token_ids or ())
         self.stop_strings = cfg.stop_strings
         self.decode = decode
         # a stop string completed by the newest token lies within its last few tokens
