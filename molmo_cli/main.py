@@ -16,6 +16,8 @@ import typer
 from molmo.errors import MolmoError, UserError
 from molmo_cli import _common
 from molmo_cli import recipes as recipes_cmd
+from molmo_cli import data as data_cmd
+from molmo_cli import predict as predict_cmd
 from molmo_cli import train as train_cmd
 
 def _cli_exceptions() -> tuple[tuple[type, ...], tuple[type, ...], tuple[type, ...]]:
@@ -42,8 +44,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+app.add_typer(data_cmd.app, name="data")
 app.add_typer(recipes_cmd.app, name="recipes")
 app.command("train")(train_cmd.train)
+app.command("predict")(predict_cmd.predict)
 
 
 def _version(value: bool) -> None:
