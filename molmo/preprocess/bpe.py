@@ -30,8 +30,12 @@ def train_bpe(
     *,
     special_tokens: Sequence[str] = DEFAULT_SPECIAL_TOKENS,
     min_frequency: int = 2,
+    individual_digits: bool = True,
 ) -> Tokenizer:
     """Train a byte-level BPE on ``texts``; the vocabulary has at most ``vocab_size`` entries.
+
+    ``individual_digits`` splits numbers into single digits before BPE (as Qwen2's tokenizer does),
+    so coordinates and counts are spelt digit by digit instead of as arbitrary merged tokens.
 
     Special tokens get the first ids (``<|endoftext|>`` = 0), then the 256 byte symbols, then
     merges. Small corpora may stop below ``vocab_size`` (no more merges to learn).
@@ -40,7 +44,12 @@ def train_bpe(
     if vocab_size < floor:
         raise UserError(f"vocab_size {vocab_size} is too small: a byte-level BPE needs at least {floor}")
     tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.pre_tokenizer = (
+        pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), byte_level])
+        if individual_digits
+        else byte_level
+    )
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
