@@ -16,6 +16,7 @@ import typer
 from molmo.errors import MolmoError, UserError
 from molmo_cli import _common
 from molmo_cli import recipes as recipes_cmd
+from molmo_cli import convert as convert_cmd
 from molmo_cli import data as data_cmd
 from molmo_cli import predict as predict_cmd
 from molmo_cli import train as train_cmd
@@ -44,6 +45,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+app.add_typer(convert_cmd.app, name="convert")
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(recipes_cmd.app, name="recipes")
 app.command("train")(train_cmd.train)

@@ -21,6 +21,7 @@ def cli(capsys):
     from molmo_cli.main import main
 
     def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()  # drop anything printed before this command
         code = main([str(a) for a in args])
         captured = capsys.readouterr()
         return code, captured.out, captured.err

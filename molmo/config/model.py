@@ -60,7 +60,7 @@ MODEL_PRESETS: dict[str, dict[str, Any]] = {
     # 56-px tiny crops have 4x4 patches: no room for overlap margins.
     "tiny": {"vision": "tiny-clip", "llm": "tiny-qwen2", "preprocess": {"overlap_margins": (0, 0)}},
     "tiny-olmo": {"vision": "tiny-clip", "llm": "tiny-olmo2", "preprocess": {"overlap_margins": (0, 0)}},
-    "tiny-siglip": {"vision": "tiny-siglip", "llm": "tiny-llama", "preprocess": {"overlap_margins": (0, 0)}},
+    "tiny-siglip": {"vision": "tiny-siglip", "llm": "tiny-llama", "preprocess": {"overlap_margins": (0, 1)}},
 }
 """Preset name -> vision preset, LLM preset, connector overrides, special-token ids and the
 preprocessing overrides the preset needs on top of ``preprocess_for_vision``."""
