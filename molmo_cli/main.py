@@ -18,6 +18,7 @@ from molmo_cli import _common
 from molmo_cli import recipes as recipes_cmd
 from molmo_cli import convert as convert_cmd
 from molmo_cli import data as data_cmd
+from molmo_cli import eval as eval_cmd
 from molmo_cli import predict as predict_cmd
 from molmo_cli import train as train_cmd
 
@@ -50,6 +51,7 @@ app.add_typer(data_cmd.app, name="data")
 app.add_typer(recipes_cmd.app, name="recipes")
 app.command("train")(train_cmd.train)
 app.command("predict")(predict_cmd.predict)
+app.command("eval")(eval_cmd.eval_command)
 
 
 def _version(value: bool) -> None:

@@ -6,7 +6,11 @@ import os
 
 import pytest
 
+import torch
+
 os.environ.setdefault("MOLMO_NO_PROGRESS", "1")
+# One thread per test process: small matmuls collapse when 2 cores are oversubscribed (stack notes).
+torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)

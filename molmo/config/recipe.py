@@ -112,6 +112,9 @@ def load_train_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] =
 RECIPE_SCHEMAS: dict[str, type[StrictModel]] = {"train": TrainRecipe}
 """Recipe kind (the top-level ``kind`` key, default ``train``) -> schema. Other modules register theirs."""
 
+_SCHEMA_MODULES = {"eval": "molmo.config.eval"}
+"""Kinds whose schema module registers itself on import (imported on demand, keeping start-up light)."""
+
 
 def register_recipe_schema(kind: str, schema: type[StrictModel]) -> None:
     """Make ``kind = "<kind>"`` recipes validate against ``schema``."""
@@ -122,6 +125,10 @@ def load_any_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = (
     """Load a recipe of any registered kind (chosen by its top-level ``kind`` key)."""
     data = load_composed(path)
     kind = data.get("kind", "train")
+    if kind not in RECIPE_SCHEMAS and kind in _SCHEMA_MODULES:
+        import importlib
+
+        importlib.import_module(_SCHEMA_MODULES[kind])
     if kind not in RECIPE_SCHEMAS:
         raise UserError(f"{path}: unknown recipe kind {kind!r}{suggest(str(kind), list(RECIPE_SCHEMAS))}")
     schema = RECIPE_SCHEMAS[kind]

@@ -21,7 +21,9 @@ def losses(run_dir: Path) -> list[float]:
 
 @pytest.mark.slow
 def test_two_process_zero3_matches_one_process(tmp_path):
-    env = {**os.environ, "PYTHONWARNINGS": "ignore", "MOLMO_NO_PROGRESS": "1"}
+    launcher_vars = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+    env = {k: v for k, v in os.environ.items() if k not in launcher_vars}  # in-process runs set these
+    env.update(PYTHONWARNINGS="ignore", MOLMO_NO_PROGRESS="1")
     two = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "molmo_cli",
          "train", "recipes/debug.toml", *COMMON, "--set", "engine.micro_batch_size=2", "-o", str(tmp_path / "two"),
