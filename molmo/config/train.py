@@ -179,4 +179,7 @@ class EvalConfig(StrictModel):
     )
     max_batches: int = Field(20, ge=1, description="Batches of held-out data per eval-loss pass.")
     tasks: list[str] = Field(default_factory=list, description="Generative eval tasks run through the eval runner.")
+    data: list[str] = Field(
+        default_factory=list, description="Data of the generative tasks, as TASK=PATH (like `molmo eval --data`)."
+    )
     limit: int | None = Field(100, gt=0, description="Samples per generative eval task.")

@@ -56,9 +56,9 @@ def _no_progress(description: str, total: int | None = None) -> Iterator[Callabl
 class _Dist:
     """This process's place in a torchrun job (rank 0 of 1 without one)."""
 
-    def __init__(self, device_type: str):
-        self.world = int(os.environ.get("WORLD_SIZE", "1"))
-        self.rank = int(os.environ.get("RANK", "0"))
+    def __init__(self, device_type: str, distributed: bool = True):
+        self.world = int(os.environ.get("WORLD_SIZE", "1")) if distributed else 1
+        self.rank = int(os.environ.get("RANK", "0")) if distributed else 0
         self.created = False
         if self.world > 1:
             import torch.distributed as dist
@@ -182,8 +182,13 @@ def collect_thumbnails(run: TaskRun, records: list[dict[str, Any]], limit: int =
     return out
 
 
-def run_inference(plan: EvalPlan, *, model_obj: Any = None, progress: Progress | None = None) -> EvalOutcome:
-    """Stage 1 then stage 2 for ``plan`` (``model_obj``: an already loaded Molmo, else ``plan.model``)."""
+def run_inference(plan: EvalPlan, *, model_obj: Any = None, progress: Progress | None = None,
+                  distributed: bool = True) -> EvalOutcome:
+    """Stage 1 then stage 2 for ``plan`` (``model_obj``: an already loaded Molmo, else ``plan.model``).
+
+    ``distributed=False`` runs in this process alone even inside a multi-rank job (the training loop
+    evaluates on rank 0 while the other ranks wait).
+    """
     from molmo.eval.inference import EvalModel, resolve_device
 
     progress = progress or _no_progress
@@ -192,7 +197,7 @@ def run_inference(plan: EvalPlan, *, model_obj: Any = None, progress: Progress |
         import torch
 
         torch.cuda.set_device(device)  # before the process group: nccl binds each rank to its GPU
-    dist = _Dist(device.type)
+    dist = _Dist(device.type, distributed)
     try:
         model_name = str(plan.model)
         evm = EvalModel(model_obj, device, model_name) if model_obj is not None else EvalModel.load(model_name, device)

@@ -41,7 +41,7 @@ from molmo.train.checkpoint import (
 from molmo.train.console import TrainConsole
 from molmo.train.data import BatchStream, SampleTransform
 from molmo.train.flops import measure_peak_flops, train_flops
-from molmo.train.metrics_log import MetricsWriter
+from molmo.train.metrics_log import MetricsWriter, format_line
 from molmo.train.optim import apply_freezing, build_optimizer, component_of, param_groups
 from molmo.train.preemption import EXIT_PREEMPTED, PreemptionFlag
 from molmo.train.schedule import set_group_lrs
@@ -257,6 +257,10 @@ class Trainer:
                         writer.write(self.step, values)
                         console.update(self.step, values)
                         window, t_window, tokens_window, self._data_wait = [], time.perf_counter(), 0, 0.0
+                    if r.eval.every_n_steps and (self.step % r.eval.every_n_steps == 0 or self._done()):
+                        values = self.evaluate()
+                        writer.write(self.step, values)
+                        console.message(format_line(self.step, self.total_steps, values))
                     every = r.checkpoint.every_n_steps
                     if every and self.step % every == 0 and not self._done():
                         last_ckpt = self.save("interval")
@@ -278,6 +282,17 @@ class Trainer:
             self.data.close()
         return TrainResult(str(self.plan.run_dir), self.step, self.tokens, losses, exit_code,
                            str(last_ckpt) if last_ckpt else None, native)
+
+    def evaluate(self) -> dict[str, float]:
+        """Held-out loss and generative eval tasks of the recipe (collective; values on rank 0)."""
+        from molmo.train.evaluation import eval_loss, generative_eval
+
+        values: dict[str, float] = {}
+        if self.recipe.eval.loss_sources:
+            values.update(eval_loss(self))
+        if self.recipe.eval.tasks:
+            values.update(generative_eval(self, self.step))
+        return values
 
     def _interval_values(self, window, tokens, seconds, peak) -> dict[str, float]:
         n = len(window)

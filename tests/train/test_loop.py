@@ -124,3 +124,15 @@ def test_bad_recipe_value_fails_before_any_work(cli, tmp_path):
     assert code == 2 and "missing.json" in err
     code, out, _ = cli("train", "recipes/debug.toml", "--dry-run", "--json")
     assert code == 0 and json.loads(out)["parameters"]["total"] > 0
+
+
+def test_periodic_eval_loss_and_generative_eval(tmp_path):
+    cfg = recipe("schedule.max_steps=2", "eval.every_n_steps=2", 'eval.loss_sources=["examples/shapes-debug"]',
+                 "eval.max_batches=2", 'eval.tasks=["shapes"]', "eval.limit=4")
+    result = train(cfg, output=tmp_path)
+    assert result.exit_code == 0
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    evals = [r for r in records if "eval/loss" in r]
+    assert len(evals) == 1 and evals[0]["step"] == 2 and evals[0]["eval/loss_tokens"] > 0
+    assert any(k.startswith("eval/shapes/") for k in evals[0])
+    assert (tmp_path / "eval" / "step-00000002" / "results.json").is_file()
