@@ -123,5 +123,10 @@ class ConnectorConfig(StrictModel):
         ),
     )
     feature_dropout: float = Field(0.0, ge=0, lt=1, description="Dropout on ViT features before pooling.")
+    init: Literal["molmo", "fan_in"] = Field(
+        "molmo",
+        description="Fresh connector weights: 'molmo' = N(0, 0.02) as released (pretrained backbones); "
+        "'fan_in' = N(0, 1/fan_in) per layer, which keeps the image features' scale (training from scratch).",
+    )
     pooling: PoolingConfig = Field(default_factory=AttentionPool2d, description="Patch pooling variant.")
     projector: ProjectorConfig = Field(default_factory=SwiGLUProjector, description="Projector variant.")

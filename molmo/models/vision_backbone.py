@@ -85,9 +85,18 @@ class VisionBackbone(nn.Module):
 
     # ---- initialisation ----
     def reset_connector_parameters(self) -> None:
-        """Pooling and projector weights ~ N(0, 0.02), biases 0; ``pad_embed`` zeros (molmo-facts §4.3)."""
+        """Pooling and projector weights ~ N(0, 0.02), biases 0; ``pad_embed`` zeros (molmo-facts §4.3).
+
+        With ``connector.init = "fan_in"`` the Linear weights are N(0, 1/fan_in) instead, so features
+        keep their scale through pooling and projector (with 0.02 at small widths they reach the LLM
+        ~1000x smaller than the token embeddings and the vision path barely trains from scratch).
+        """
         self.image_pooling_2d.reset_parameters()
         self.image_projector.reset_parameters()
+        if self.connector_config.init == "fan_in":
+            for module in (*self.image_pooling_2d.modules(), *self.image_projector.modules()):
+                if isinstance(module, nn.Linear):
+                    nn.init.normal_(module.weight, std=module.in_features**-0.5)
         if self.pad_embed is not None:
             nn.init.zeros_(self.pad_embed)
 
