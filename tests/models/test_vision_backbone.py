@@ -154,3 +154,24 @@ def test_bf16_weights_accept_fp32_images():
     with torch.no_grad():
         out = bb(torch.randn(1, 1, 16, 588), torch.ones(1, 1, 16, dtype=torch.bfloat16))
     assert out.dtype == torch.bfloat16 and out.shape == (1, 1, 4, 24)
+
+
+def test_fan_in_connector_init_keeps_feature_scale():
+    import torch
+    from torch import nn
+
+    from molmo.config.connector import ConnectorConfig
+    from molmo.config.vision import vision_preset
+    from molmo.models.vision_backbone import VisionBackbone
+
+    torch.manual_seed(0)
+    vis = vision_preset("tiny-clip")
+    released = VisionBackbone(vis, ConnectorConfig(), 64, 256)
+    scaled = VisionBackbone(vis, ConnectorConfig(init="fan_in"), 64, 256)
+    for module in scaled.image_projector.modules():
+        if isinstance(module, nn.Linear):
+            assert abs(float(module.weight.std()) * module.in_features**0.5 - 1.0) < 0.1
+    images = torch.randn(1, 2, vis.n_patches, vis.patch_dim)
+    with torch.no_grad():
+        small, kept = released(images).std(), scaled(images).std()
+    assert kept > 100 * small  # the released 0.02 init shrinks features by orders of magnitude at tiny widths
