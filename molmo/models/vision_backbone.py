@@ -61,6 +61,8 @@ class VisionBackbone(nn.Module):
             connector.projector, self.image_pooling_2d.out_dim, llm_d_model, llm_mlp_hidden_size
         )
         self.llm_d_model = llm_d_model
+        if connector.init != "molmo":
+            self.reset_connector_parameters()  # the sub-modules initialise themselves the released way
 
     # ---- sizes ----
     def pooled_grid(self, grid_hw: tuple[int, int] | None = None) -> tuple[int, int]:
