@@ -123,6 +123,11 @@ class ConnectorConfig(StrictModel):
         ),
     )
     feature_dropout: float = Field(0.0, ge=0, lt=1, description="Dropout on ViT features before pooling.")
+    output_norm: bool = Field(
+        False,
+        description="RMSNorm the projected features before they are added to the <im_patch> embeddings (not in "
+        "released Molmo; keeps their scale bounded when ViT, connector and LLM all train from scratch).",
+    )
     init: Literal["molmo", "fan_in"] = Field(
         "molmo",
         description="Fresh connector weights: 'molmo' = N(0, 0.02) as released (pretrained backbones); "

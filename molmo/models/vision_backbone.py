@@ -27,6 +27,7 @@ from molmo.models.connector.pad_embed import PADDING_EMBEDS
 from molmo.models.connector.pooling import build_pooling
 from molmo.models.connector.projector import build_projector
 from molmo.models.vision.vit import VisionTransformer
+from molmo.nn.norms import RMSNorm
 
 Tensor = torch.Tensor
 
@@ -61,6 +62,8 @@ class VisionBackbone(nn.Module):
             connector.projector, self.image_pooling_2d.out_dim, llm_d_model, llm_mlp_hidden_size
         )
         self.llm_d_model = llm_d_model
+        # optional, not in the released models: bounds the feature scale for from-scratch training
+        self.image_feature_norm = RMSNorm(llm_d_model) if connector.output_norm else None
         if connector.init != "molmo":
             self.reset_connector_parameters()  # the sub-modules initialise themselves the released way
 
@@ -80,7 +83,8 @@ class VisionBackbone(nn.Module):
         parts = {
             "image_vit": sum(p.numel() for p in self.image_vit.parameters()),
             "image_pooling_2d": sum(p.numel() for p in self.image_pooling_2d.parameters()),
-            "image_projector": sum(p.numel() for p in self.image_projector.parameters()),
+            "image_projector": sum(p.numel() for p in self.image_projector.parameters())
+            + (0 if self.image_feature_norm is None else self.image_feature_norm.weight.numel()),
             "pad_embed": 0 if self.pad_embed is None else self.pad_embed.numel(),
         }
         return {**parts, "total": sum(parts.values())}
@@ -95,6 +99,8 @@ class VisionBackbone(nn.Module):
         """
         self.image_pooling_2d.reset_parameters()
         self.image_projector.reset_parameters()
+        if self.image_feature_norm is not None:
+            self.image_feature_norm.reset_parameters()
         if self.connector_config.init == "fan_in":
             for module in (*self.image_pooling_2d.modules(), *self.image_projector.modules()):
                 if isinstance(module, nn.Linear):
@@ -145,4 +151,6 @@ class VisionBackbone(nn.Module):
         features = self.feature_dropout(self.encode_image(images, image_masks, (h, w)))
         pooled = self.image_pooling_2d(features.reshape(b * n_crops, h, w, -1))  # (B*n_crops, T, pool_dim)
         projected = self.image_projector(pooled)  # (B*n_crops, T, llm_d_model)
+        if self.image_feature_norm is not None:
+            projected = self.image_feature_norm(projected)
         return projected.reshape(b, n_crops, pooled.shape[1], -1)

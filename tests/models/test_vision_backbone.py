@@ -175,3 +175,22 @@ def test_fan_in_connector_init_keeps_feature_scale():
     with torch.no_grad():
         small, kept = released(images).std(), scaled(images).std()
     assert kept > 100 * small  # the released 0.02 init shrinks features by orders of magnitude at tiny widths
+
+
+def test_output_norm_bounds_feature_scale_and_is_optional():
+    import torch
+
+    from molmo.config.connector import ConnectorConfig
+    from molmo.config.vision import vision_preset
+    from molmo.models.vision_backbone import VisionBackbone
+
+    vis = vision_preset("tiny-clip")
+    plain = VisionBackbone(vis, ConnectorConfig(), 64, 256)
+    assert "image_feature_norm.weight" not in plain.state_dict()  # released key layout unchanged
+    normed = VisionBackbone(vis, ConnectorConfig(output_norm=True), 64, 256)
+    with torch.no_grad():
+        normed.image_projector.w2.weight.mul_(1e4)  # what an exploding projector looks like
+        out = normed(torch.randn(1, 2, vis.n_patches, vis.patch_dim))
+    rms = out.pow(2).mean(-1).sqrt()
+    assert torch.allclose(rms, torch.ones_like(rms), atol=1e-3)
+    assert normed.num_parameters()["image_projector"] == plain.num_parameters()["image_projector"] + 64
