@@ -64,6 +64,8 @@ class VisionBackbone(nn.Module):
         self.llm_d_model = llm_d_model
         # optional, not in the released models: bounds the feature scale for from-scratch training
         self.image_feature_norm = RMSNorm(llm_d_model) if connector.output_norm else None
+        if self.image_feature_norm is not None:
+            self.image_feature_norm.reset_parameters()  # RMSNorm leaves its weight for the owner to set
         if connector.init != "molmo":
             self.reset_connector_parameters()  # the sub-modules initialise themselves the released way
 
