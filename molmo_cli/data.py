@@ -93,6 +93,7 @@ def synth_shapes(
     ),
     shard_samples: int = typer.Option(10_000, "--shard-samples", help="Samples per shard."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing set in DST."),
+    tasks: str | None = typer.Option(None, "--tasks", help="Only these tasks, comma-separated (e.g. color,caption,read)."),
     json_out: bool = JsonOption,
 ) -> None:
     """Generate the tiny-shapes world (caption, color, count, point and read questions)."""
@@ -102,7 +103,8 @@ def synth_shapes(
         raise UserError("--seed must be >= 0")
     with _progress("synth shapes") as cb:
         manifest = run(
-            dst, n, seed=seed, split=split, shard_samples=shard_samples, overwrite=overwrite, progress=cb
+            dst, n, seed=seed, split=split, shard_samples=shard_samples, overwrite=overwrite, progress=cb,
+            tasks=tuple(t.strip() for t in tasks.split(",") if t.strip()) if tasks is not None else None,
         )
     result = {
         "directory": str(dst),

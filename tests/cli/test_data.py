@@ -100,3 +100,17 @@ def test_truncated_shard_reports_count_and_checksum(tmp_path):
     assert r.exit_code == 1
     bad = [s for s in json.loads(r.stdout)["shards"] if not s["ok"]]
     assert len(bad) == 1 and any("manifest says 3" in p for p in bad[0]["problems"])
+
+
+def test_synth_tasks_option(tmp_path, cli):
+    from typer.testing import CliRunner
+
+    from molmo.data.loader import iter_samples
+    from molmo_cli.data import app
+
+    result = CliRunner().invoke(app, ["synth", "shapes", str(tmp_path / "w"), "--n", "12", "--tasks", "color,read"])
+    assert result.exit_code == 0, result.output
+    tasks = {s.json["task"] for s in iter_samples(str(tmp_path / "w"))}
+    assert tasks <= {"color", "read"}
+    code, _, err = cli("data", "synth", "shapes", tmp_path / "x", "--n", "2", "--tasks", "colour")
+    assert code == 2 and "did you" not in err and "colour" in err

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from molmo.data.manifest import Manifest, ShardInfo, prepare_destination, write_manifest
 from molmo.data.sample import encode_fields
-from molmo.data.synth.shapes import SPLITS, make_sample
+from molmo.data.synth.shapes import SPLITS, TASK_WEIGHTS, make_sample
 from molmo.data.writer import ShardWriter
 from molmo.errors import UserError
 
@@ -20,6 +20,7 @@ def synth_shapes(
     *,
     seed: int = 0,
     split: str = "train",
+    tasks: tuple[str, ...] | None = None,
     shard_samples: int = 10_000,
     shard_size: int = 512 * 1024 * 1024,
     overwrite: bool = False,
@@ -32,6 +33,11 @@ def synth_shapes(
     """
     if split not in SPLITS:
         raise UserError(f"--split must be one of {', '.join(SPLITS)}, not {split!r}")
+    if tasks is not None:
+        unknown = sorted(set(tasks) - set(TASK_WEIGHTS))
+        if unknown or not tasks:
+            raise UserError(f"--tasks: unknown task(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(TASK_WEIGHTS)}")
+        tasks = tuple(sorted(set(tasks)))
     if n < 1:
         raise UserError("--n must be at least 1")
     dst = Path(dst)
@@ -59,7 +65,7 @@ def synth_shapes(
         dst, f"shapes-{split}", shard_size, shard_samples, len(manifest.shards), on_shard
     ) as writer:
         for i in range(manifest.records_done, n):
-            s = make_sample(split, seed, i)
+            s = make_sample(split, seed, i, tasks)
             cursor["next"] = i
             writer.write(encode_fields(s.key, s.json, [(s.png, "png")]))
             if progress is not None:

@@ -242,12 +242,17 @@ class SynthSample:
     png: bytes
 
 
-def make_sample(split: str, seed: int, index: int) -> SynthSample:
-    """Generate sample ``index`` of the ``(split, seed)`` stream (deterministic, order-independent)."""
+def make_sample(split: str, seed: int, index: int, tasks: tuple[str, ...] | None = None) -> SynthSample:
+    """Generate sample ``index`` of the ``(split, seed)`` stream (deterministic, order-independent).
+
+    ``tasks`` restricts the questions to these tasks (drawn with their relative weights), e.g. a
+    grounding warm-up on ``("color", "caption", "read")``; None = every task (the default stream).
+    """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    rng = random.Random(f"shapes/{split}/{seed}/{index}")
-    task = rng.choices(list(TASK_WEIGHTS), weights=list(TASK_WEIGHTS.values()))[0]
+    weights = TASK_WEIGHTS if tasks is None else {t: TASK_WEIGHTS[t] for t in tasks}
+    rng = random.Random(f"shapes/{split}/{seed}/{index}" + ("" if tasks is None else "/" + ",".join(sorted(tasks))))
+    task = rng.choices(list(weights), weights=list(weights.values()))[0]
     scene = make_scene(rng, rng.randint(1, 6), with_number=task == "read" or rng.random() < 0.25)
     style, question, answer, refs = ask(rng, scene, task, eval_refs=split == "eval")
     obj: dict[str, Any] = {

@@ -136,3 +136,11 @@ def test_train_samples_have_no_refs():
     assert "refs" not in j and json.dumps(j)
     scene = make_sample("train", 0, 0).json["meta"]["scene"]
     assert scene["width"] > 0
+
+
+def test_task_filter_restricts_questions_and_keeps_default_stream():
+    from molmo.data.synth.shapes import make_sample
+
+    picked = [make_sample("train", 3, i, ("color", "read")).json["task"] for i in range(40)]
+    assert set(picked) <= {"color", "read"} and len(set(picked)) == 2
+    assert make_sample("train", 3, 7).json == make_sample("train", 3, 7, None).json  # default stream unchanged
