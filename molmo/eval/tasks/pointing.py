@@ -26,7 +26,7 @@ from molmo.eval.metrics.pointing import point_scores
 from molmo.eval.tasks.base import EvalItem, SourceSample, Task, TaskSettings
 from molmo.preprocess.points import parse_points
 
-POINT_METRICS = ("point_precision", "point_recall", "point_f1")
+POINT_METRICS = ("point_f1", "point_precision", "point_recall")  # F1 first: the headline number
 POINT_PROMPT = "Point to {label}"
 
 
