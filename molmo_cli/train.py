@@ -14,15 +14,21 @@ def train(
     resume: str = typer.Option("auto", "--resume", help="auto (latest complete checkpoint in the run dir), none, or a checkpoint path."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate the recipe and print the plan; start nothing."),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    local_rank: int | None = typer.Option(None, "--local_rank", "--local-rank", hidden=True,
+                                          help="Set by the deepspeed launcher (same as LOCAL_RANK)."),
 ) -> None:
     """Train a model from a TOML recipe with DeepSpeed (ZeRO 0-3, CPU or GPU, 1..N processes).
 
     Exit codes: 0 done, 1 runtime failure, 2 bad recipe/input, 75 preempted (checkpoint saved;
     rerun the same command to resume), 130 interrupted.
     """
+    import os
+
     from molmo.config.catalog import resolve_recipe
     from molmo.config.recipe import load_train_recipe
 
+    if local_rank is not None:  # the deepspeed launcher passes --local_rank=N and sets RANK/WORLD_SIZE
+        os.environ.setdefault("LOCAL_RANK", str(local_rank))
     cfg = load_train_recipe(resolve_recipe(recipe), set_)
     if dry_run:
         from molmo.train.setup import plan
@@ -34,7 +40,6 @@ def train(
             _common.print_table("Training plan", ["key", "value"], [[k, v] for k, v in summary.items()])
         return
     import contextlib
-    import os
     import sys
 
     with contextlib.redirect_stdout(sys.stderr):  # third-party prints never mix with results

@@ -136,3 +136,24 @@ def test_periodic_eval_loss_and_generative_eval(tmp_path):
     assert len(evals) == 1 and evals[0]["step"] == 2 and evals[0]["eval/loss_tokens"] > 0
     assert any(k.startswith("eval/shapes/") for k in evals[0])
     assert (tmp_path / "eval" / "step-00000002" / "results.json").is_file()
+
+
+def test_checkpoint_weights_load_into_zero3_partitions(tmp_path):
+    first = train(recipe("schedule.max_steps=2"), output=tmp_path / "a")
+    start = molmo.load(first.native_checkpoint)
+    text = (ROOT / "recipes" / "debug.toml").read_text()
+    text = text.replace('preset = "tiny"', f'checkpoint = "{first.native_checkpoint}"')  # start from it
+    (tmp_path / "from_ckpt.toml").write_text(text.replace('tokenizer = "molmo/', 'tokenizer = "' + str(ROOT) + '/molmo/'))
+    cfg = load_train_recipe(tmp_path / "from_ckpt.toml", [
+        *FP32, "schedule.max_steps=1", "schedule.shape.kind=constant",
+        "optim.vit.lr=0", "optim.connector.lr=0", "optim.llm.lr=0",
+    ])
+    second = train(cfg, output=tmp_path / "b")
+    after = molmo.load(second.native_checkpoint)
+    for name, tensor in start.state_dict().items():  # lr 0: the weights must be exactly the loaded ones
+        assert torch.equal(tensor, after.state_dict()[name]), name
+
+
+def test_deepspeed_launcher_local_rank_argument_is_accepted(cli):
+    code, out, _ = cli("train", "recipes/debug.toml", "--local_rank=0", "--dry-run", "--json")
+    assert code == 0 and json.loads(out)["zero_stage"] == 3
