@@ -8,7 +8,7 @@ PIP_C := $(if $(CONSTRAINTS),-c $(CONSTRAINTS),)
 BIN := $(VENV)/bin
 export PYTHONWARNINGS ?= ignore::FutureWarning
 
-.PHONY: install install-dev test
+.PHONY: install install-dev test demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,3 +22,9 @@ install-dev: $(BIN)/python
 
 test: install-dev
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The bundled tiny-shapes demo model answers questions about bundled example scenes.
+demo: install
+	$(BIN)/molmo predict examples/shapes/two-circles.png "How many circles are there?"
+	$(BIN)/molmo predict examples/shapes/orange-circle.png "What color is the circle?"
+	$(BIN)/molmo predict examples/shapes/orange-circle.png "Point to the orange circle." --draw demo-pointing.png

@@ -69,6 +69,7 @@ class AtomicDir:
         self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.dst.name}.tmp-", dir=self.dst.parent))
         umask = os.umask(0)
         os.umask(umask)
+        self._file_mode = 0o666 & ~umask
         os.chmod(self.tmp, 0o777 & ~umask)  # mkdtemp makes 0700; a checkpoint should be shareable
         return self.tmp
 
@@ -76,6 +77,9 @@ class AtomicDir:
         if exc_type is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
             return
+        for path in self.tmp.rglob("*"):  # temp-file writers (mkstemp) leave 0600 files
+            if path.is_file() and not path.is_symlink():
+                os.chmod(path, self._file_mode)
         backup = None
         if self.dst.exists() or self.dst.is_symlink():
             backup = self.dst.with_name(f".{self.dst.name}.old-{os.getpid()}")

@@ -115,9 +115,11 @@ class Predictor:
             {"label": p.label, "x": round(p.x_px, 1), "y": round(p.y_px, 1), "x_pct": round(p.x, 2), "y_pct": round(p.y, 2)}
             for p in parsed.points
         ]
-        count = parse_count(text)
-        if count is None and points and "total of" in text:
-            count = len(points)
+        count = None
+        if "total of" in text or "none" in text.lower() or points:  # a counting answer, not any number
+            count = parse_count(text)
+            if count is None and points:
+                count = len(points)
         return Prediction(text.strip(), points, count, len(tokens), reason, timings, size)
 
     def predict(self, image: str | os.PathLike | Image.Image, prompt: str, gen: GenerationConfig | None = None,
