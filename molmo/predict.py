@@ -116,10 +116,8 @@ class Predictor:
             for p in parsed.points
         ]
         count = None
-        if "total of" in text or "none" in text.lower() or points:  # a counting answer, not any number
+        if "total of" in text or text.strip().lower().startswith("there are none"):  # counting answers only
             count = parse_count(text)
-            if count is None and points:
-                count = len(points)
         return Prediction(text.strip(), points, count, len(tokens), reason, timings, size)
 
     def predict(self, image: str | os.PathLike | Image.Image, prompt: str, gen: GenerationConfig | None = None,
