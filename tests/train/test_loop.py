@@ -157,3 +157,13 @@ def test_checkpoint_weights_load_into_zero3_partitions(tmp_path):
 def test_deepspeed_launcher_local_rank_argument_is_accepted(cli):
     code, out, _ = cli("train", "recipes/debug.toml", "--local_rank=0", "--dry-run", "--json")
     assert code == 0 and json.loads(out)["zero_stage"] == 3
+
+
+def test_tensorboard_event_files_are_written(tmp_path):
+    train(recipe("schedule.max_steps=2", "logging.tensorboard=true"), output=tmp_path)
+    assert list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_preflight_rejects_sequence_shorter_than_image_tokens(cli, tmp_path):
+    code, _, err = cli("train", "recipes/debug.toml", "--set", "model.preprocess.sequence_length=40", "--dry-run")
+    assert code == 2 and "sequence_length=40" in err and "image tokens" in err
