@@ -24,7 +24,8 @@ def main() -> None:
     parser.add_argument("--dtype", default=None, help="fp32 (default: as trained) or bf16")
     args = parser.parse_args()
     model = molmo.load(args.checkpoint)
-    provenance = {"recipes": ["recipes/tiny-shapes-warmup.toml", "recipes/tiny-shapes.toml"],
+    provenance = {"recipes": ["recipes/tiny-shapes-warmup.toml", "recipes/tiny-shapes.toml",
+                              "recipes/tiny-shapes-polish.toml"],
                   "source": str(args.checkpoint)}
     out = molmo.save(model, DEMO_DIR, dtype=args.dtype, provenance=provenance)
     size = sum(p.stat().st_size for p in out.iterdir())
