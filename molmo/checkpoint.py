@@ -152,7 +152,7 @@ def weight_files(directory: Path) -> list[Path]:
     """The safetensors files of a checkpoint directory (single file or the index's shards)."""
     single, index = directory / WEIGHTS, directory / INDEX
     if index.is_file():
-        weight_map = _read_json(index).get("weight_map")
+        weight_map = read_json(index, "weight index").get("weight_map")
         if not isinstance(weight_map, dict) or not weight_map:
             raise UserError(f"{index}: no weight_map")
         files = sorted({directory / f for f in weight_map.values()})
@@ -196,11 +196,14 @@ def iter_weights(directory: Path, meta: bool = False) -> Iterator[tuple[str, tor
             raise UserError(f"{path}: unreadable safetensors file ({e})") from None
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def read_json(path: Path, what: str = "JSON file") -> dict[str, Any]:
+    """A JSON object from ``path``; ``UserError`` naming the file when missing, unreadable or not an object."""
+    if not path.is_file():
+        raise UserError(f"{path}: {what} not found")
     try:
         obj = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
-        raise UserError(f"{path}: unreadable JSON ({e})") from None
+        raise UserError(f"{path}: invalid JSON ({e})") from None
     if not isinstance(obj, dict):
         raise UserError(f"{path}: expected a JSON object")
     return obj
@@ -229,7 +232,7 @@ def read_checkpoint_meta(path: str | os.PathLike) -> tuple[MolmoConfig, dict[str
         if (p / "config.json").is_file():
             hint = " (an HF Molmo checkpoint? convert it with `molmo convert from-hf`)"
         raise UserError(f"not a molmo checkpoint: {p / missing[0]} is missing{hint}")
-    meta = _read_json(p / "molmo.json")
+    meta = read_json(p / "molmo.json", "molmo.json")
     if meta.get("format") != FORMAT or int(meta.get("format_version", 0)) > FORMAT_VERSION:
         raise UserError(f"{p / 'molmo.json'}: unsupported checkpoint format {meta.get('format')} v{meta.get('format_version')}")
     try:

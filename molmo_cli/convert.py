@@ -77,9 +77,9 @@ def from_hf(
 ) -> None:
     """Convert an HF Molmo checkpoint (e.g. allenai/Molmo-7B-D-0924) to the native format, tensor by tensor."""
     from molmo.convert.hf_molmo import from_hf as convert
-    from molmo.convert.stream import parse_size
+    from molmo.sizes import parse_size
 
-    shard = parse_size(max_shard_size)
+    shard = parse_size(max_shard_size, "--max-shard-size")
     result = _run("convert", lambda cb: convert(src, dst, dtype=dtype, max_shard_bytes=shard, overwrite=overwrite,
                                                 on_tensor=cb))  # fmt: skip
     report = None
@@ -107,9 +107,9 @@ def to_hf(
 ) -> None:
     """Convert a native checkpoint to the allenai HF Molmo layout (config.json, safetensors shards, tokenizer)."""
     from molmo.convert.hf_molmo import to_hf as convert
-    from molmo.convert.stream import parse_size
+    from molmo.sizes import parse_size
 
-    shard = parse_size(max_shard_size)
+    shard = parse_size(max_shard_size, "--max-shard-size")
     result = _run("convert", lambda cb: convert(src, dst, dtype=dtype, max_shard_bytes=shard, overwrite=overwrite,
                                                 code_from=code_from, on_tensor=cb))  # fmt: skip
     report = None
@@ -138,9 +138,9 @@ def init(
 ) -> None:
     """Assemble a fresh Molmo (stage-1 start) from HF vision + LLM checkpoints; the connector is new."""
     from molmo.convert.init import init_from_hf
-    from molmo.convert.stream import parse_size
+    from molmo.sizes import parse_size
 
-    shard = parse_size(max_shard_size)
+    shard = parse_size(max_shard_size, "--max-shard-size")
     result = _run("init", lambda cb: init_from_hf(vision, llm, dst, preset=preset, recipe=recipe, dtype=dtype,
                                                   seed=seed, max_shard_bytes=shard, overwrite=overwrite,
                                                   on_tensor=cb))  # fmt: skip

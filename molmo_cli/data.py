@@ -7,7 +7,6 @@ lazy so ``molmo --help`` stays fast. ``verify`` exits 1 when it finds a problem.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 import typer
 
 from molmo.errors import UserError
+from molmo.sizes import parse_size
 from molmo_cli import _common
 
 app = typer.Typer(
@@ -25,32 +25,6 @@ synth_app = typer.Typer(help="Generate synthetic datasets (the tiny-shapes world
 app.add_typer(synth_app, name="synth")
 
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
-_UNITS = {
-    "": 1,
-    "b": 1,
-    "k": 1e3,
-    "kb": 1e3,
-    "kib": 1024,
-    "m": 1e6,
-    "mb": 1e6,
-    "mib": 1024**2,
-    "g": 1e9,
-    "gb": 1e9,
-    "gib": 1024**3,
-    "t": 1e12,
-    "tb": 1e12,
-    "tib": 1024**4,
-}
-
-
-def parse_size(text: str) -> int:
-    """``"512MB"`` / ``"64KiB"`` / ``"1000"`` -> bytes (``UserError`` when unparsable)."""
-    m = _SIZE.match(text)
-    unit = (m.group(2) or "").lower() if m else ""
-    if not m or unit not in _UNITS:
-        raise UserError(f"--shard-size {text!r}: expected a size such as 512MB, 64KiB or 1000000")
-    return max(1, int(float(m.group(1)) * _UNITS[unit]))
 
 
 def parse_map(items: list[str]) -> dict[str, str]:
@@ -86,7 +60,7 @@ def _progress(description: str) -> Iterator[Callable[[int, int | None], None]]:
 @synth_app.command("shapes")
 def synth_shapes(
     dst: Path = typer.Argument(..., help="Output directory for the shards and manifest.json."),
-    n: int = typer.Option(1000, "--n", help="Number of samples (one scene + one question each)."),
+    n: int = typer.Option(1000, "--n", help="Number of samples (one scene each; one question unless --questions)."),
     seed: int = typer.Option(0, "--seed", help="Seed; train and eval streams never overlap for any seeds."),
     split: str = typer.Option(
         "train", "--split", help="train or eval (eval samples carry refs: points, masks…)."
@@ -94,6 +68,9 @@ def synth_shapes(
     shard_samples: int = typer.Option(10_000, "--shard-samples", help="Samples per shard."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing set in DST."),
     tasks: str | None = typer.Option(None, "--tasks", help="Only these tasks, comma-separated (e.g. color,caption,read)."),
+    questions: int = typer.Option(
+        1, "--questions", help="Questions per scene: >1 writes multi-turn dialogs (train split only)."
+    ),
     json_out: bool = JsonOption,
 ) -> None:
     """Generate the tiny-shapes world (caption, color, count, point and read questions)."""
@@ -104,6 +81,7 @@ def synth_shapes(
     with _progress("synth shapes") as cb:
         manifest = run(
             dst, n, seed=seed, split=split, shard_samples=shard_samples, overwrite=overwrite, progress=cb,
+            questions=questions,
             tasks=tuple(t.strip() for t in tasks.split(",") if t.strip()) if tasks is not None else None,
         )
     result = {
@@ -157,7 +135,7 @@ def pack(
             format,
             workers=workers,
             strict=strict,
-            shard_size=parse_size(shard_size),
+            shard_size=parse_size(shard_size, "--shard-size"),
             shard_samples=shard_samples,
             mapping=parse_map(map_),
             progress=cb,

@@ -22,11 +22,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint", type=Path)
     parser.add_argument("--dtype", default=None, help="fp32 (default: as trained) or bf16")
+    parser.add_argument("--recipe", action="append", default=None,
+                        help="recipe(s) that trained it, recorded as provenance (default: recipes/tiny-shapes.toml)")
     args = parser.parse_args()
     model = molmo.load(args.checkpoint)
-    provenance = {"recipes": ["recipes/tiny-shapes-warmup.toml", "recipes/tiny-shapes.toml",
-                              "recipes/tiny-shapes-polish.toml"],
-                  "source": str(args.checkpoint)}
+    provenance = {"recipes": args.recipe or ["recipes/tiny-shapes.toml"], "source": str(args.checkpoint)}
     out = molmo.save(model, DEMO_DIR, dtype=args.dtype, provenance=provenance)
     size = sum(p.stat().st_size for p in out.iterdir())
     print(f"wrote {out} ({size / 2**20:.1f} MiB)")

@@ -169,7 +169,7 @@ def test_bad_metadata_is_a_user_error(saved):
     with pytest.raises(UserError, match=r"molmo\.json: unsupported checkpoint format other"):
         load_native(saved)
     (saved / "molmo.json").write_text("{not json")
-    with pytest.raises(UserError, match=r"molmo\.json: unreadable JSON"):
+    with pytest.raises(UserError, match=r"molmo\.json: invalid JSON"):
         load_native(saved)
 
 

@@ -103,6 +103,12 @@ class DataConfig(StrictModel):
     epochs: int | None = Field(
         None, ge=1, description="Stop after this many passes over every source (None = cycle forever)."
     )
+    split_turns: bool = Field(
+        False,
+        description="Train every question/answer pair of a multi-turn sample as its own conversation about "
+        "the image(s), packed into one example (Molmo's multi-annotation packing: each pair sees only the "
+        "image and itself, loss weights scaled by sqrt(1/k)); False = train the dialog as one conversation.",
+    )
 
     @model_validator(mode="after")
     def _check_mixture(self) -> DataConfig:

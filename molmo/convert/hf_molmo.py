@@ -31,6 +31,7 @@ from molmo.checkpoint import (
     DEFAULT_MAX_SHARD_BYTES,
     AtomicDir,
     read_checkpoint_meta,
+    read_json,
     save_weights,
     write_json,
 )
@@ -48,7 +49,6 @@ from molmo.convert.stream import (
     check_shape,
     expected_shapes,
     parse_convert_dtype,
-    read_json,
     scan_safetensors,
     stream_safetensors,
     write_molmo_json,

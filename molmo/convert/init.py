@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from molmo.checkpoint import DEFAULT_MAX_SHARD_BYTES, AtomicDir, save_weights, write_json
+from molmo.checkpoint import DEFAULT_MAX_SHARD_BYTES, AtomicDir, read_json, save_weights, write_json
 from molmo.config.llm import LLMConfig
 from molmo.config.model import MolmoConfig
 from molmo.config.preprocess import PreprocessConfig, preprocess_for_vision
@@ -50,7 +50,6 @@ from molmo.convert.stream import (
     check_shape,
     expected_shapes,
     parse_convert_dtype,
-    read_json,
     scan_safetensors,
     stream_safetensors,
     write_molmo_json,

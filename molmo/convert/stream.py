@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -124,19 +123,6 @@ def stream_safetensors(refs: Iterable[TensorRef]) -> Iterator[tuple[TensorRef, t
             handle.__exit__(None, None, None)
 
 
-def read_json(path: Path, what: str) -> dict[str, Any]:
-    """A JSON object from ``path``; UserError naming the file when missing or malformed."""
-    if not path.is_file():
-        raise UserError(f"{path}: {what} not found")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as e:
-        raise UserError(f"{path}: invalid JSON ({e})") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: expected a JSON object")
-    return data
-
-
 # ----------------------------------------------------------------------------------------------
 # Shapes, dtypes, sizes
 # ----------------------------------------------------------------------------------------------
@@ -172,27 +158,6 @@ def cast(tensor: torch.Tensor, dtype: torch.dtype | None) -> torch.Tensor:
 def dtype_name(dtype: torch.dtype) -> str:
     """``torch.bfloat16`` -> ``"bfloat16"`` (the spelling HF configs use)."""
     return str(dtype).removeprefix("torch.")
-
-
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "b": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12,
-          "ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40}  # fmt: skip
-
-
-def parse_size(text: str | int) -> int:
-    """``"5GB"`` -> 5e9, ``"500MiB"`` -> 500*2**20, ``"1024"`` -> 1024 bytes."""
-    if isinstance(text, int):
-        return text
-    match = _SIZE.match(str(text))
-    if match is None:
-        raise UserError(f"invalid size {text!r} (use e.g. 5GB, 500MB, 2GiB or a number of bytes)")
-    unit = (match[2] or "").lower().removesuffix("b")
-    if unit not in _UNITS:
-        raise UserError(f"invalid size unit in {text!r}")
-    size = int(float(match[1]) * _UNITS[unit])
-    if size <= 0:
-        raise UserError(f"size must be positive, got {text!r}")
-    return size
 
 
 # ----------------------------------------------------------------------------------------------

@@ -22,11 +22,25 @@ from molmo.preprocess.preprocessor import Preprocessor
 from molmo.preprocess.tokenizer import MolmoTokenizer
 
 
+def split_pairs(messages: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Cut a user/assistant/user/assistant... dialog into one conversation per question/answer pair.
+
+    A ``system`` message or an ``<|image|>`` marker has no place in a lone pair, so dialogs that are
+    not plain alternating user/assistant turns are kept whole (one conversation).
+    """
+    roles = [m.get("role") for m in messages]
+    plain = len(messages) % 2 == 0 and roles == ["user", "assistant"] * (len(messages) // 2)
+    if not plain or any("<|image|>" in str(m.get("content", "")) for m in messages):
+        return [messages]
+    return [messages[i : i + 2] for i in range(0, len(messages), 2)]
+
+
 class SampleTransform:
     """``DecodedSample`` → example dict (numpy arrays), run inside loader workers."""
 
-    def __init__(self, preprocess: PreprocessConfig, tokenizer_file: Path, seed: int):
+    def __init__(self, preprocess: PreprocessConfig, tokenizer_file: Path, seed: int, split_turns: bool = False):
         self.preprocess = preprocess
+        self.split_turns = split_turns
         self.tokenizer_file = Path(tokenizer_file)
         self.seed = seed
         self._pre: Preprocessor | None = None
@@ -42,7 +56,11 @@ class SampleTransform:
 
     def __call__(self, sample: DecodedSample) -> dict[str, Any]:
         rng = np.random.default_rng([self.seed, max(sample.position, 0)])
-        example = self.preprocessor(sample.images, sample.messages, style=sample.style, rng=rng)
+        if self.split_turns and len(sample.messages) > 2:
+            pairs = split_pairs(sample.messages)
+            example = self.preprocessor.multi_annotation(sample.images, pairs, styles=sample.style, rng=rng)
+        else:
+            example = self.preprocessor(sample.images, sample.messages, style=sample.style, rng=rng)
         example["key"] = sample.key
         return example
 

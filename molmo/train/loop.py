@@ -105,7 +105,7 @@ class Trainer:
             self.param_counts[component_of(name)] += int(getattr(p, "ds_numel", p.numel()))
         self.engine = eng.Engine(model, build_optimizer(param_groups(model, r.optim), r.optim), self.ds_config)
         self.components = self._component_params()
-        transform = SampleTransform(self.plan.preprocess, self.plan.tokenizer_path, r.data.seed)
+        transform = SampleTransform(self.plan.preprocess, self.plan.tokenizer_path, r.data.seed, r.data.split_turns)
         self.data = BatchStream(r.data, transform, r.engine.micro_batch_size, self.rank, self.world)
         self.total_steps = total_steps(r, self.data.dataset_size, self.world)
         self.ckpt_root = self.plan.run_dir / "checkpoints"

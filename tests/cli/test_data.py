@@ -74,8 +74,8 @@ def test_pack_jsonl_with_failures(tmp_path, png):
 def test_option_parsers():
     assert parse_size("512MB") == 512_000_000 and parse_size("64KiB") == 65536 and parse_size("100") == 100
     assert parse_map(["q=question", "image_root=/x"]) == {"q": "question", "image_root": "/x"}
-    with pytest.raises(UserError, match="shard-size"):
-        parse_size("lots")
+    with pytest.raises(UserError, match="--shard-size 'lots'"):
+        parse_size("lots", "--shard-size")
     with pytest.raises(UserError, match="COLUMN=FIELD"):
         parse_map(["oops"])
 
@@ -114,3 +114,14 @@ def test_synth_tasks_option(tmp_path, cli):
     assert tasks <= {"color", "read"}
     code, _, err = cli("data", "synth", "shapes", tmp_path / "x", "--n", "2", "--tasks", "colour")
     assert code == 2 and "did you" not in err and "colour" in err
+
+
+def test_synth_questions_option(tmp_path, cli):
+    from molmo.data.loader import iter_samples
+
+    code, out, _ = cli("data", "synth", "shapes", tmp_path / "d", "--n", "3", "--questions", "4", "--json")
+    assert code == 0 and json.loads(out)["samples"] == 3
+    samples = list(iter_samples(str(tmp_path / "d")))
+    assert all(s.json["task"] == "dialog" and 6 <= len(s.json["messages"]) <= 8 for s in samples)
+    code, _, err = cli("data", "synth", "shapes", tmp_path / "e", "--n", "3", "--questions", "4", "--split", "eval")
+    assert code == 2 and "only for --split train" in err and not (tmp_path / "e").exists()

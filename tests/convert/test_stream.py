@@ -12,19 +12,10 @@ from molmo.convert.stream import (
     TensorCounter,
     check_destination,
     parse_convert_dtype,
-    parse_size,
     scan_safetensors,
     stream_safetensors,
 )
 from molmo.errors import UserError
-
-
-def test_parse_size():
-    assert parse_size("5GB") == 5 * 10**9 and parse_size("500MiB") == 500 * 2**20
-    assert parse_size("1024") == 1024 and parse_size("1.5k") == 1500 and parse_size(7) == 7
-    for bad in ("", "5XB", "-3MB", "0"):
-        with pytest.raises(UserError):
-            parse_size(bad)
 
 
 def test_parse_convert_dtype():

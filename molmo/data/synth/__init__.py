@@ -21,6 +21,7 @@ def synth_shapes(
     seed: int = 0,
     split: str = "train",
     tasks: tuple[str, ...] | None = None,
+    questions: int = 1,
     shard_samples: int = 10_000,
     shard_size: int = 512 * 1024 * 1024,
     overwrite: bool = False,
@@ -29,7 +30,8 @@ def synth_shapes(
     """Write ``n`` tiny-shapes samples of ``(split, seed)`` to shards in ``dst``; returns the manifest.
 
     Resumable like ``pack`` (finished shards of an interrupted run are kept); running it again with
-    the same arguments on a complete directory is a no-op.
+    the same arguments on a complete directory is a no-op. ``questions > 1`` writes multi-turn
+    dialogs (several questions about each scene; train split only).
     """
     if split not in SPLITS:
         raise UserError(f"--split must be one of {', '.join(SPLITS)}, not {split!r}")
@@ -40,6 +42,10 @@ def synth_shapes(
         tasks = tuple(sorted(set(tasks)))
     if n < 1:
         raise UserError("--n must be at least 1")
+    if questions < 1:
+        raise UserError("--questions must be at least 1")
+    if questions > 1 and split != "train":
+        raise UserError("--questions > 1 (multi-question dialogs) is only for --split train; eval samples ask one question")
     dst = Path(dst)
     source = {
         "kind": "synth",
@@ -47,6 +53,8 @@ def synth_shapes(
         "split": split,
         "seed": seed,
         "n": n,
+        "tasks": list(tasks) if tasks is not None else None,
+        "questions": questions,
         "shard_samples": shard_samples,
         "shard_size": shard_size,
     }
@@ -65,7 +73,7 @@ def synth_shapes(
         dst, f"shapes-{split}", shard_size, shard_samples, len(manifest.shards), on_shard
     ) as writer:
         for i in range(manifest.records_done, n):
-            s = make_sample(split, seed, i, tasks)
+            s = make_sample(split, seed, i, tasks, questions)
             cursor["next"] = i
             writer.write(encode_fields(s.key, s.json, [(s.png, "png")]))
             if progress is not None:

@@ -21,6 +21,10 @@ point    pointing        "Point to the red circle." / "Point to all the triangle
 read     short_answer    "What number is written in the image?" -> "42"
 =======  ==============  ===================================================================
 
+Training dialogs (``questions > 1``, train split only): one scene, every task asked once (``read``
+only when a number is drawn) plus extra count/point questions, in random order — train them with
+``[data] split_turns = true`` so each pair is its own conversation about the image.
+
 ``meta`` holds the scene description (``scene``) and ``(split, seed, index)``. Eval samples also
 carry ``refs``: ``answers`` (the exact target), and for count/point ``count``, ``points`` (pixel
 ``[x, y]`` in answer order), ``masks`` (RLE, aligned with points) and ``label``.
@@ -233,6 +237,32 @@ def ask(rng: random.Random, scene: Scene, task: str, eval_refs: bool) -> tuple[s
     raise ValueError(f"unknown shapes task {task!r}")
 
 
+DIALOG_ORDER = ("color", "caption", "read", "count", "point")  # colour first: it may re-kind a shape
+
+
+def ask_dialog(rng: random.Random, scene: Scene, tasks: tuple[str, ...], questions: int) -> list[tuple[str, str, str]]:
+    """Up to ``questions`` distinct ``(task, question, answer)`` turns about one scene, in random order.
+
+    Every task of ``tasks`` is asked once (``read`` only when a number is drawn), then count/point
+    questions fill the rest; questions are asked in :data:`DIALOG_ORDER` (colour may change the scene)
+    and shuffled afterwards, so every task is sometimes the first turn (the single-question eval form).
+    """
+    plan = [t for t in DIALOG_ORDER if t in tasks and (t != "read" or scene.number is not None)]
+    extra = [t for t in ("count", "point") if t in tasks]
+    while extra and len(plan) < questions:
+        plan.append(rng.choice(extra))
+    plan = plan[:questions] if len(plan) > questions else plan
+    turns: list[tuple[str, str, str]] = []
+    seen: set[str] = set()
+    for task in sorted(plan, key=DIALOG_ORDER.index):
+        _, question, answer, _ = ask(rng, scene, task, eval_refs=False)
+        if question not in seen:
+            seen.add(question)
+            turns.append((task, question, answer))
+    rng.shuffle(turns)
+    return turns
+
+
 @dataclass
 class SynthSample:
     """One generated sample: key, json (our schema) and PNG bytes."""
@@ -242,14 +272,20 @@ class SynthSample:
     png: bytes
 
 
-def make_sample(split: str, seed: int, index: int, tasks: tuple[str, ...] | None = None) -> SynthSample:
+def make_sample(
+    split: str, seed: int, index: int, tasks: tuple[str, ...] | None = None, questions: int = 1
+) -> SynthSample:
     """Generate sample ``index`` of the ``(split, seed)`` stream (deterministic, order-independent).
 
     ``tasks`` restricts the questions to these tasks (drawn with their relative weights), e.g. a
     grounding warm-up on ``("color", "caption", "read")``; None = every task (the default stream).
+    ``questions > 1`` makes a multi-turn dialog about one scene instead (train split only, see
+    :func:`make_dialog`).
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if questions > 1:
+        return make_dialog(split, seed, index, tasks, questions)
     weights = TASK_WEIGHTS if tasks is None else {t: TASK_WEIGHTS[t] for t in tasks}
     rng = random.Random(f"shapes/{split}/{seed}/{index}" + ("" if tasks is None else "/" + ",".join(sorted(tasks))))
     task = rng.choices(list(weights), weights=list(weights.values()))[0]
@@ -272,3 +308,39 @@ def make_sample(split: str, seed: int, index: int, tasks: tuple[str, ...] | None
     buf = io.BytesIO()
     render_scene(scene).save(buf, format="PNG", compress_level=3)
     return SynthSample(key=f"shapes-s{seed}-{split}-{index:07d}", json=obj, png=buf.getvalue())
+
+
+def make_dialog(
+    split: str, seed: int, index: int, tasks: tuple[str, ...] | None, questions: int
+) -> SynthSample:
+    """A training sample with up to ``questions`` question/answer turns about one scene.
+
+    One image then carries the supervision of several samples (the image is encoded once), which is
+    what lets the demo model learn every skill within its CPU budget. Half of these scenes show a
+    number (a quarter in the single-question stream) so reading gets enough examples.
+    """
+    if split != "train":
+        raise ValueError("multi-question dialogs are for the train split (eval samples need one question and refs)")
+    chosen = tuple(TASK_WEIGHTS) if tasks is None else tasks
+    rng = random.Random(f"shapes/dialog/{split}/{seed}/{index}/{questions}/" + ",".join(sorted(chosen)))
+    scene = make_scene(rng, rng.randint(1, 6), with_number=rng.random() < 0.5)
+    turns = ask_dialog(rng, scene, chosen, questions)
+    messages: list[dict[str, str]] = []
+    for _, question, answer in turns:
+        messages += [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
+    obj: dict[str, Any] = {
+        "messages": messages,
+        "style": None,
+        "task": "dialog",
+        "meta": {
+            "generator": "shapes",
+            "split": split,
+            "seed": seed,
+            "index": index,
+            "tasks": [t for t, _, _ in turns],
+            "scene": scene.to_json(),
+        },
+    }
+    buf = io.BytesIO()
+    render_scene(scene).save(buf, format="PNG", compress_level=3)
+    return SynthSample(key=f"shapes-s{seed}-{split}-q{questions}-{index:07d}", json=obj, png=buf.getvalue())

@@ -144,3 +144,40 @@ def test_task_filter_restricts_questions_and_keeps_default_stream():
     picked = [make_sample("train", 3, i, ("color", "read")).json["task"] for i in range(40)]
     assert set(picked) <= {"color", "read"} and len(set(picked)) == 2
     assert make_sample("train", 3, 7).json == make_sample("train", 3, 7, None).json  # default stream unchanged
+
+
+def test_dialogs_ask_every_task_once_about_one_scene():
+    samples = [make_sample("train", 5, i, questions=6) for i in range(60)]
+    assert make_sample("train", 5, 3, questions=6).json == samples[3].json
+    first_tasks = Counter()
+    for s in samples:
+        j = s.json
+        roles = [m["role"] for m in j["messages"]]
+        assert roles == ["user", "assistant"] * (len(roles) // 2) and j["task"] == "dialog"
+        questions = [m["content"] for m in j["messages"][::2]]
+        assert len(set(questions)) == len(questions) <= 6
+        tasks = j["meta"]["tasks"]
+        scene = j["meta"]["scene"]
+        assert ("read" in tasks) == (scene["number"] is not None)
+        assert {"caption", "color", "count", "point"} <= set(tasks)
+        answers = dict(zip(tasks, [m["content"] for m in j["messages"][1::2]]))
+        if scene["number"] is not None:
+            assert answers["read"] == scene["number"]["text"]
+        kinds = [sh["kind"] for sh in scene["shapes"]]
+        color_q = questions[tasks.index("color")]
+        kind = next(k for k in KINDS if f" {k}" in color_q)
+        assert kinds.count(kind) == 1  # the colour question is well-posed on the rendered scene
+        assert answers["color"] == next(sh["color"] for sh in scene["shapes"] if sh["kind"] == kind)
+        first_tasks[tasks[0]] += 1
+    assert len(first_tasks) >= 4  # shuffled: every task is sometimes the first (single-question) turn
+    numbers = sum(s.json["meta"]["scene"]["number"] is not None for s in samples)
+    assert 15 < numbers < 45  # half of the dialog scenes show a number
+
+
+def test_dialogs_are_train_only(tmp_path):
+    with pytest.raises(ValueError, match="train split"):
+        make_sample("eval", 0, 0, questions=3)
+    with pytest.raises(Exception, match="only for --split train"):
+        synth_shapes(tmp_path / "d", 4, split="eval", questions=3)
+    m = synth_shapes(tmp_path / "t", 4, seed=1, questions=3, tasks=("color", "count"))
+    assert m.complete and m.source["questions"] == 3 and m.source["tasks"] == ["color", "count"]

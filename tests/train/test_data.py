@@ -1,0 +1,90 @@
+"""Training batches: multi-turn shapes dialogs as packed independent conversations (``data.split_turns``)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from molmo.config.recipe import load_train_recipe
+from molmo.data.sample import DecodedSample
+from molmo.data.synth import synth_shapes
+from molmo.data.synth.shapes import make_sample
+from molmo.preprocess.sequence import IGNORE_INDEX, IMAGE_SUBSEGMENT
+from molmo.train.data import SampleTransform, split_pairs
+from molmo.train.loop import train
+from molmo.train.setup import plan as plan_training
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKENIZER = ROOT / "molmo" / "assets" / "shapes-tokenizer" / "tokenizer.json"
+
+
+def _turn(role: str, text: str) -> dict[str, str]:
+    return {"role": role, "content": text}
+
+
+def test_split_pairs_cuts_plain_dialogs_only():
+    dialog = [_turn("user", "a?"), _turn("assistant", "1"), _turn("user", "b?"), _turn("assistant", "2")]
+    assert split_pairs(dialog) == [dialog[:2], dialog[2:]]
+    with_system = [_turn("system", "be brief"), *dialog]
+    assert split_pairs(with_system) == [with_system]
+    marker = [_turn("user", "<|image|> a?"), _turn("assistant", "1"), *dialog[2:]]
+    assert split_pairs(marker) == [marker]
+    assert split_pairs(dialog[:3]) == [dialog[:3]]  # not user/assistant pairs
+
+
+def _decoded(sample, position: int = 0) -> DecodedSample:
+    image = Image.open(io.BytesIO(sample.png)).convert("RGB")
+    return DecodedSample(key=sample.key, json=sample.json, images=[image], position=position)
+
+
+def _answers(example: dict, segment_of_target: np.ndarray) -> dict[int, list[int]]:
+    out: dict[int, list[int]] = {}
+    for k in sorted(set(segment_of_target.tolist()) - {IMAGE_SUBSEGMENT}):
+        sel = (segment_of_target == k) & (example["labels"] != IGNORE_INDEX)
+        out[k] = example["labels"][sel].tolist()
+    return out
+
+
+def test_split_turns_packs_each_pair_as_its_own_conversation(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    plan = plan_training(load_train_recipe(ROOT / "recipes" / "debug.toml"))
+    sample = _decoded(make_sample("train", 4, 2, questions=5))
+    n_pairs = len(sample.messages) // 2
+    assert n_pairs >= 4
+
+    packed = SampleTransform(plan.preprocess, TOKENIZER, seed=0, split_turns=True)(sample)
+    whole = SampleTransform(plan.preprocess, TOKENIZER, seed=0, split_turns=False)(sample)
+    assert "subsegment_ids" not in whole
+    seg = packed["subsegment_ids"]
+    assert set(seg.tolist()) == {IMAGE_SUBSEGMENT, *range(n_pairs)}
+    # positions restart after the image for every conversation
+    n_image = int((seg == IMAGE_SUBSEGMENT).sum())
+    for k in range(n_pairs):
+        assert packed["position_ids"][seg == k][0] == n_image
+    # every conversation's targets are exactly the single-question encoding of that pair
+    single = SampleTransform(plan.preprocess, TOKENIZER, seed=0)
+    for k, answer_ids in _answers(packed, seg).items():
+        pair = dict(sample.json, messages=sample.messages[2 * k : 2 * k + 2])
+        alone = single(DecodedSample(key="x", json=pair, images=sample.images))
+        assert answer_ids == alone["labels"][alone["labels"] != IGNORE_INDEX].tolist()
+    # Molmo's sqrt(1/k) weighting; the unsplit dialog weights every answer token 1
+    assert np.allclose(packed["loss_mask"][packed["loss_mask"] > 0], np.sqrt(1 / n_pairs))
+    assert np.allclose(whole["loss_mask"][whole["loss_mask"] > 0], 1.0)
+
+
+def test_training_on_packed_dialogs(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    synth_shapes(tmp_path / "dialogs", 48, seed=9, questions=4, shard_samples=24)
+    recipe = load_train_recipe(
+        ROOT / "recipes" / "debug.toml",
+        ["data.split_turns=true", "schedule.max_steps=6", "engine.zero_stage=0", "logging.interval=1"],
+    )
+    source = recipe.data.sources[0].model_copy(update={"paths": [str(tmp_path / "dialogs")]})
+    recipe = recipe.model_copy(update={"data": recipe.data.model_copy(update={"sources": [source]})})
+    result = train(recipe, output=tmp_path / "run")
+    assert result.exit_code == 0 and result.step == 6
+    assert all(np.isfinite(result.losses))
+    assert sum(result.losses[-2:]) < sum(result.losses[:2])  # it learns
