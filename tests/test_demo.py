@@ -15,8 +15,13 @@ from molmo.predict import Predictor
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "shapes"
 
-# Measured on 500 eval scenes (seed 2): colour 0.59, count 0.50, point F1 0.08, read 0.06, caption 0.07.
-FLOORS = {"shapes/color": ("exact_match", 0.35), "shapes/count": ("count_accuracy", 0.25)}
+# Measured on 500 eval scenes (seed 2): colour 0.56, count 0.52, point F1 0.23, read 0.09, caption 0.05;
+# on this test's 240 scenes (seed 31337): colour 0.57, count 0.49, point F1 0.18.
+FLOORS = {
+    "shapes/color": ("exact_match", 0.40),
+    "shapes/count": ("count_accuracy", 0.33),
+    "shapes/point": ("point_f1", 0.10),
+}
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +35,7 @@ def test_bundled_checkpoint_loads_within_budget():
     assert size <= 30 * 1024**2
     model = molmo.load(DEMO_DIR)
     assert model.tokenizer is not None and model.preprocess_config is not None
-    assert 4_000_000 < model.num_parameters()["total"] < 6_000_000
+    assert 4_000_000 < model.num_parameters()["total"] < 8_000_000
 
 
 def test_answers_the_example_scenes(predictor):

@@ -125,3 +125,13 @@ def test_synth_questions_option(tmp_path, cli):
     assert all(s.json["task"] == "dialog" and 6 <= len(s.json["messages"]) <= 8 for s in samples)
     code, _, err = cli("data", "synth", "shapes", tmp_path / "e", "--n", "3", "--questions", "4", "--split", "eval")
     assert code == 2 and "only for --split train" in err and not (tmp_path / "e").exists()
+
+
+def test_synth_max_shapes_option(tmp_path, cli):
+    from molmo.data.loader import iter_samples
+
+    code, _, _ = cli("data", "synth", "shapes", tmp_path / "d", "--n", "4", "--questions", "3", "--max-shapes", "2")
+    assert code == 0
+    assert all(len(s.json["meta"]["scene"]["shapes"]) <= 2 for s in iter_samples(str(tmp_path / "d")))
+    code, _, err = cli("data", "synth", "shapes", tmp_path / "e", "--n", "4", "--max-shapes", "9")
+    assert code == 2 and "--max-shapes" in err

@@ -22,6 +22,7 @@ def synth_shapes(
     split: str = "train",
     tasks: tuple[str, ...] | None = None,
     questions: int = 1,
+    max_shapes: int = 6,
     shard_samples: int = 10_000,
     shard_size: int = 512 * 1024 * 1024,
     overwrite: bool = False,
@@ -42,6 +43,8 @@ def synth_shapes(
         tasks = tuple(sorted(set(tasks)))
     if n < 1:
         raise UserError("--n must be at least 1")
+    if not 1 <= max_shapes <= 6:
+        raise UserError(f"--max-shapes must be between 1 and 6, not {max_shapes}")
     if questions < 1:
         raise UserError("--questions must be at least 1")
     if questions > 1 and split != "train":
@@ -55,6 +58,7 @@ def synth_shapes(
         "n": n,
         "tasks": list(tasks) if tasks is not None else None,
         "questions": questions,
+        "max_shapes": max_shapes,
         "shard_samples": shard_samples,
         "shard_size": shard_size,
     }
@@ -73,7 +77,7 @@ def synth_shapes(
         dst, f"shapes-{split}", shard_size, shard_samples, len(manifest.shards), on_shard
     ) as writer:
         for i in range(manifest.records_done, n):
-            s = make_sample(split, seed, i, tasks, questions)
+            s = make_sample(split, seed, i, tasks, questions, max_shapes)
             cursor["next"] = i
             writer.write(encode_fields(s.key, s.json, [(s.png, "png")]))
             if progress is not None:

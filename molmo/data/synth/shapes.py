@@ -58,6 +58,7 @@ from molmo.preprocess.points import format_points as molmo_points
 
 TASK_WEIGHTS = {"caption": 0.2, "color": 0.2, "count": 0.2, "point": 0.25, "read": 0.15}
 SPLITS = ("train", "eval")
+MAX_SHAPES = 6
 _LIGHT = ("white", "light gray", "beige")
 _DARK = ("dark gray", "black")
 
@@ -273,23 +274,31 @@ class SynthSample:
 
 
 def make_sample(
-    split: str, seed: int, index: int, tasks: tuple[str, ...] | None = None, questions: int = 1
+    split: str,
+    seed: int,
+    index: int,
+    tasks: tuple[str, ...] | None = None,
+    questions: int = 1,
+    max_shapes: int = MAX_SHAPES,
 ) -> SynthSample:
     """Generate sample ``index`` of the ``(split, seed)`` stream (deterministic, order-independent).
 
     ``tasks`` restricts the questions to these tasks (drawn with their relative weights), e.g. a
     grounding warm-up on ``("color", "caption", "read")``; None = every task (the default stream).
     ``questions > 1`` makes a multi-turn dialog about one scene instead (train split only, see
-    :func:`make_dialog`).
+    :func:`make_dialog`). ``max_shapes`` caps the 1–6 shapes per scene (e.g. 2 for an easy
+    curriculum source); the default stream is unchanged by it.
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if not 1 <= max_shapes <= MAX_SHAPES:
+        raise ValueError(f"max_shapes must be in 1..{MAX_SHAPES}, got {max_shapes}")
     if questions > 1:
-        return make_dialog(split, seed, index, tasks, questions)
+        return make_dialog(split, seed, index, tasks, questions, max_shapes)
     weights = TASK_WEIGHTS if tasks is None else {t: TASK_WEIGHTS[t] for t in tasks}
     rng = random.Random(f"shapes/{split}/{seed}/{index}" + ("" if tasks is None else "/" + ",".join(sorted(tasks))))
     task = rng.choices(list(weights), weights=list(weights.values()))[0]
-    scene = make_scene(rng, rng.randint(1, 6), with_number=task == "read" or rng.random() < 0.25)
+    scene = make_scene(rng, rng.randint(1, max_shapes), with_number=task == "read" or rng.random() < 0.25)
     style, question, answer, refs = ask(rng, scene, task, eval_refs=split == "eval")
     obj: dict[str, Any] = {
         "messages": [{"role": "user", "content": question}, {"role": "assistant", "content": answer}],
@@ -307,11 +316,12 @@ def make_sample(
         obj["refs"] = {"answers": [answer], **refs}
     buf = io.BytesIO()
     render_scene(scene).save(buf, format="PNG", compress_level=3)
-    return SynthSample(key=f"shapes-s{seed}-{split}-{index:07d}", json=obj, png=buf.getvalue())
+    easy = "" if max_shapes == MAX_SHAPES else f"-max{max_shapes}"
+    return SynthSample(key=f"shapes-s{seed}-{split}{easy}-{index:07d}", json=obj, png=buf.getvalue())
 
 
 def make_dialog(
-    split: str, seed: int, index: int, tasks: tuple[str, ...] | None, questions: int
+    split: str, seed: int, index: int, tasks: tuple[str, ...] | None, questions: int, max_shapes: int = 6
 ) -> SynthSample:
     """A training sample with up to ``questions`` question/answer turns about one scene.
 
@@ -322,8 +332,9 @@ def make_dialog(
     if split != "train":
         raise ValueError("multi-question dialogs are for the train split (eval samples need one question and refs)")
     chosen = tuple(TASK_WEIGHTS) if tasks is None else tasks
-    rng = random.Random(f"shapes/dialog/{split}/{seed}/{index}/{questions}/" + ",".join(sorted(chosen)))
-    scene = make_scene(rng, rng.randint(1, 6), with_number=rng.random() < 0.5)
+    easy = "" if max_shapes == MAX_SHAPES else f"/max{max_shapes}"
+    rng = random.Random(f"shapes/dialog/{split}/{seed}/{index}/{questions}/" + ",".join(sorted(chosen)) + easy)
+    scene = make_scene(rng, rng.randint(1, max_shapes), with_number=rng.random() < 0.5)
     turns = ask_dialog(rng, scene, chosen, questions)
     messages: list[dict[str, str]] = []
     for _, question, answer in turns:
@@ -343,4 +354,5 @@ def make_dialog(
     }
     buf = io.BytesIO()
     render_scene(scene).save(buf, format="PNG", compress_level=3)
-    return SynthSample(key=f"shapes-s{seed}-{split}-q{questions}-{index:07d}", json=obj, png=buf.getvalue())
+    key = f"shapes-s{seed}-{split}-q{questions}{easy.replace('/', '-')}-{index:07d}"
+    return SynthSample(key=key, json=obj, png=buf.getvalue())

@@ -181,3 +181,14 @@ def test_dialogs_are_train_only(tmp_path):
         synth_shapes(tmp_path / "d", 4, split="eval", questions=3)
     m = synth_shapes(tmp_path / "t", 4, seed=1, questions=3, tasks=("color", "count"))
     assert m.complete and m.source["questions"] == 3 and m.source["tasks"] == ["color", "count"]
+
+
+def test_max_shapes_caps_scenes_without_changing_the_default_stream():
+    for i in range(30):
+        assert len(make_sample("train", 2, i, questions=4, max_shapes=2).json["meta"]["scene"]["shapes"]) <= 2
+        assert len(make_sample("eval", 2, i, max_shapes=1).json["meta"]["scene"]["shapes"]) == 1
+    assert make_sample("eval", 3, 7, max_shapes=6).json == make_sample("eval", 3, 7).json
+    assert make_sample("train", 3, 7, max_shapes=2).key != make_sample("train", 3, 7).key
+    for bad in (0, 7):
+        with pytest.raises(ValueError, match="max_shapes"):
+            make_sample("train", 0, 0, max_shapes=bad)
