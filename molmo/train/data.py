@@ -16,7 +16,7 @@ import numpy as np
 from molmo.config.data import DataConfig
 from molmo.config.preprocess import PreprocessConfig
 from molmo.data.loader import ShardLoader
-from molmo.data.sample import DecodedSample
+from molmo.data.sample import IMAGE_TOKEN, DecodedSample
 from molmo.preprocess.batch import Batch
 from molmo.preprocess.preprocessor import Preprocessor
 from molmo.preprocess.tokenizer import MolmoTokenizer
@@ -30,7 +30,7 @@ def split_pairs(messages: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     """
     roles = [m.get("role") for m in messages]
     plain = len(messages) % 2 == 0 and roles == ["user", "assistant"] * (len(messages) // 2)
-    if not plain or any("<|image|>" in str(m.get("content", "")) for m in messages):
+    if not plain or any(IMAGE_TOKEN in str(m.get("content", "")) for m in messages):
         return [messages]
     return [messages[i : i + 2] for i in range(0, len(messages), 2)]
 
@@ -56,10 +56,10 @@ class SampleTransform:
 
     def __call__(self, sample: DecodedSample) -> dict[str, Any]:
         rng = np.random.default_rng([self.seed, max(sample.position, 0)])
-        if self.split_turns and len(sample.messages) > 2:
-            pairs = split_pairs(sample.messages)
+        pairs = split_pairs(sample.messages) if self.split_turns else [sample.messages]
+        if len(pairs) > 1:
             example = self.preprocessor.multi_annotation(sample.images, pairs, styles=sample.style, rng=rng)
-        else:
+        else:  # one conversation (also a dialog split_pairs keeps whole): the plain, unpacked encoding
             example = self.preprocessor(sample.images, sample.messages, style=sample.style, rng=rng)
         example["key"] = sample.key
         return example

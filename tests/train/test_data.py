@@ -75,6 +75,19 @@ def test_split_turns_packs_each_pair_as_its_own_conversation(monkeypatch):
     assert np.allclose(whole["loss_mask"][whole["loss_mask"] > 0], 1.0)
 
 
+def test_split_turns_keeps_dialogs_with_image_markers_whole(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    plan = plan_training(load_train_recipe(ROOT / "recipes" / "debug.toml"))
+    sample = _decoded(make_sample("train", 4, 3, questions=3))
+    marked = [dict(m) for m in sample.messages]
+    marked[0]["content"] = "<|image|> " + marked[0]["content"]
+    sample = DecodedSample(key=sample.key, json=dict(sample.json, messages=marked), images=sample.images)
+    packed = SampleTransform(plan.preprocess, TOKENIZER, seed=0, split_turns=True)(sample)
+    whole = SampleTransform(plan.preprocess, TOKENIZER, seed=0)(sample)
+    assert "subsegment_ids" not in packed
+    assert packed["input_ids"].tolist() == whole["input_ids"].tolist()
+
+
 def test_training_on_packed_dialogs(tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
     synth_shapes(tmp_path / "dialogs", 48, seed=9, questions=4, shard_samples=24)

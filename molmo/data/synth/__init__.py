@@ -7,7 +7,7 @@ from pathlib import Path
 
 from molmo.data.manifest import Manifest, ShardInfo, prepare_destination, write_manifest
 from molmo.data.sample import encode_fields
-from molmo.data.synth.shapes import SPLITS, TASK_WEIGHTS, make_sample
+from molmo.data.synth.shapes import MAX_SHAPES, SPLITS, TASK_WEIGHTS, make_sample
 from molmo.data.writer import ShardWriter
 from molmo.errors import UserError
 
@@ -22,7 +22,7 @@ def synth_shapes(
     split: str = "train",
     tasks: tuple[str, ...] | None = None,
     questions: int = 1,
-    max_shapes: int = 6,
+    max_shapes: int = MAX_SHAPES,
     shard_samples: int = 10_000,
     shard_size: int = 512 * 1024 * 1024,
     overwrite: bool = False,
@@ -43,8 +43,8 @@ def synth_shapes(
         tasks = tuple(sorted(set(tasks)))
     if n < 1:
         raise UserError("--n must be at least 1")
-    if not 1 <= max_shapes <= 6:
-        raise UserError(f"--max-shapes must be between 1 and 6, not {max_shapes}")
+    if not 1 <= max_shapes <= MAX_SHAPES:
+        raise UserError(f"--max-shapes must be between 1 and {MAX_SHAPES}, not {max_shapes}")
     if questions < 1:
         raise UserError("--questions must be at least 1")
     if questions > 1 and split != "train":

@@ -252,7 +252,7 @@ def ask_dialog(rng: random.Random, scene: Scene, tasks: tuple[str, ...], questio
     extra = [t for t in ("count", "point") if t in tasks]
     while extra and len(plan) < questions:
         plan.append(rng.choice(extra))
-    plan = plan[:questions] if len(plan) > questions else plan
+    plan = plan[:questions]
     turns: list[tuple[str, str, str]] = []
     seen: set[str] = set()
     for task in sorted(plan, key=DIALOG_ORDER.index):
@@ -271,6 +271,21 @@ class SynthSample:
     key: str
     json: dict[str, Any]
     png: bytes
+
+
+def _cap_tag(max_shapes: int) -> str:
+    """'' for the default 1–6 shapes, else ``max<K>`` (in the sample's RNG seed string and key)."""
+    return "" if max_shapes == MAX_SHAPES else f"max{max_shapes}"
+
+
+def _meta(split: str, seed: int, index: int, scene: Scene, **extra: Any) -> dict[str, Any]:
+    return {"generator": "shapes", "split": split, "seed": seed, "index": index, **extra, "scene": scene.to_json()}
+
+
+def _png(scene: Scene) -> bytes:
+    buf = io.BytesIO()
+    render_scene(scene).save(buf, format="PNG", compress_level=3)
+    return buf.getvalue()
 
 
 def make_sample(
@@ -304,24 +319,16 @@ def make_sample(
         "messages": [{"role": "user", "content": question}, {"role": "assistant", "content": answer}],
         "style": style,
         "task": task,
-        "meta": {
-            "generator": "shapes",
-            "split": split,
-            "seed": seed,
-            "index": index,
-            "scene": scene.to_json(),
-        },
+        "meta": _meta(split, seed, index, scene),
     }
     if split == "eval":
         obj["refs"] = {"answers": [answer], **refs}
-    buf = io.BytesIO()
-    render_scene(scene).save(buf, format="PNG", compress_level=3)
-    easy = "" if max_shapes == MAX_SHAPES else f"-max{max_shapes}"
-    return SynthSample(key=f"shapes-s{seed}-{split}{easy}-{index:07d}", json=obj, png=buf.getvalue())
+    tag = _cap_tag(max_shapes)
+    return SynthSample(key=f"shapes-s{seed}-{split}{'-' + tag if tag else ''}-{index:07d}", json=obj, png=_png(scene))
 
 
 def make_dialog(
-    split: str, seed: int, index: int, tasks: tuple[str, ...] | None, questions: int, max_shapes: int = 6
+    split: str, seed: int, index: int, tasks: tuple[str, ...] | None, questions: int, max_shapes: int = MAX_SHAPES
 ) -> SynthSample:
     """A training sample with up to ``questions`` question/answer turns about one scene.
 
@@ -332,8 +339,8 @@ def make_dialog(
     if split != "train":
         raise ValueError("multi-question dialogs are for the train split (eval samples need one question and refs)")
     chosen = tuple(TASK_WEIGHTS) if tasks is None else tasks
-    easy = "" if max_shapes == MAX_SHAPES else f"/max{max_shapes}"
-    rng = random.Random(f"shapes/dialog/{split}/{seed}/{index}/{questions}/" + ",".join(sorted(chosen)) + easy)
+    tag = _cap_tag(max_shapes)
+    rng = random.Random(f"shapes/dialog/{split}/{seed}/{index}/{questions}/" + ",".join(sorted(chosen)) + (f"/{tag}" if tag else ""))
     scene = make_scene(rng, rng.randint(1, max_shapes), with_number=rng.random() < 0.5)
     turns = ask_dialog(rng, scene, chosen, questions)
     messages: list[dict[str, str]] = []
@@ -343,16 +350,7 @@ def make_dialog(
         "messages": messages,
         "style": None,
         "task": "dialog",
-        "meta": {
-            "generator": "shapes",
-            "split": split,
-            "seed": seed,
-            "index": index,
-            "tasks": [t for t, _, _ in turns],
-            "scene": scene.to_json(),
-        },
+        "meta": _meta(split, seed, index, scene, tasks=[t for t, _, _ in turns]),
     }
-    buf = io.BytesIO()
-    render_scene(scene).save(buf, format="PNG", compress_level=3)
-    key = f"shapes-s{seed}-{split}-q{questions}{easy.replace('/', '-')}-{index:07d}"
-    return SynthSample(key=key, json=obj, png=buf.getvalue())
+    key = f"shapes-s{seed}-{split}-q{questions}{'-' + tag if tag else ''}-{index:07d}"
+    return SynthSample(key=key, json=obj, png=_png(scene))
