@@ -46,6 +46,11 @@ class ModelSection(StrictModel):
     tokenizer: str | None = Field(
         None, description="tokenizer.json file or directory holding one (default: the checkpoint's own)."
     )
+    vision_weights: str | None = Field(
+        None,
+        description="Directory of safetensors ViT weights (native 'vision_backbone.image_vit.*' keys, e.g. from "
+        "scripts/pretrain_shapes_vit.py or a converted checkpoint) loaded over the start model's ViT.",
+    )
     vision: dict[str, Any] = Field(default_factory=dict, description="Overrides of the vision config.")
     connector: dict[str, Any] = Field(default_factory=dict, description="Overrides of the connector config.")
     llm: dict[str, Any] = Field(default_factory=dict, description="Overrides of the LLM config.")

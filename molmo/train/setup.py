@@ -40,6 +40,7 @@ class TrainPlan:
     init_checkpoint: Path | None
     total_steps: int | None
     notes: list[str] = field(default_factory=list)
+    vision_weights: Path | None = None
 
     def summary(self) -> dict[str, Any]:
         from molmo.api import build
@@ -49,6 +50,7 @@ class TrainPlan:
         return {
             "run_dir": str(self.run_dir),
             "model": r.model.preset or r.model.checkpoint,
+            "vision_weights": None if self.vision_weights is None else str(self.vision_weights),
             "parameters": counts,
             "tokenizer": str(self.tokenizer_path),
             "vocab": self.tokenizer.vocab_size,
@@ -122,8 +124,41 @@ def plan(recipe: TrainRecipe, output: str | Path | None = None) -> TrainPlan:
     if total is None and recipe.schedule.max_epochs is None and recipe.schedule.shape.kind != "constant":
         raise UserError("schedule.max_steps (or max_epochs) is needed to shape the LR schedule; "
                         "with only max_tokens use schedule.shape.kind = 'constant'")
+    vision_weights = None
+    if recipe.model.vision_weights is not None:
+        vision_weights = Path(recipe.model.vision_weights)
+        _check_vision_weights(vision_weights, config)
+        notes.append(f"ViT weights from {vision_weights}")
     return TrainPlan(recipe, run_dir_for(recipe, None if output is None else output), config, preprocess,
-                     tokenizer, tok_file, init_checkpoint, total, notes)
+                     tokenizer, tok_file, init_checkpoint, total, notes=notes, vision_weights=vision_weights)
+
+
+#: key prefix of the ViT inside a native Molmo checkpoint (what ``vision_weights`` holds).
+VIT_PREFIX = "vision_backbone.image_vit."
+
+
+def _vit_shapes(config: MolmoConfig) -> dict[str, tuple[int, ...]]:
+    from molmo.api import build
+
+    model = build(config, meta=True)
+    return {n: tuple(p.shape) for n, p in model.named_parameters() if n.startswith(VIT_PREFIX)}
+
+
+def _check_vision_weights(path: Path, config: MolmoConfig) -> None:
+    """Pre-flight: ``path`` holds exactly the ViT's tensors, with the model's shapes (header read only)."""
+    expected = _vit_shapes(config)
+    found = {}
+    for name, tensor in iter_weights(path, meta=True):
+        if name not in expected:
+            raise UserError(f"{path}: tensor {name!r} is not a ViT weight of this model "
+                            f"(vision weights use '{VIT_PREFIX}*' keys)")
+        if tuple(tensor.shape) != expected[name]:
+            raise UserError(f"{path}: ViT tensor {name!r} has shape {tuple(tensor.shape)}, "
+                            f"model expects {expected[name]} (does [model.vision] match?)")
+        found[name] = True
+    missing = sorted(set(expected) - set(found))
+    if missing:
+        raise UserError(f"{path}: vision weights lack {len(missing)} ViT tensor(s), e.g. {missing[0]!r}")
 
 
 def _largest_tiling_size(pre: PreprocessConfig) -> tuple[int, int]:
@@ -145,7 +180,8 @@ def total_steps(recipe: TrainRecipe, dataset_size: int | None = None, world_size
 
 def build_model(plan_: TrainPlan, seed: int, zero_context, gather, rank: int) -> Molmo:
     """Construct the model (inside ``zero_context``), initialise it identically on every ZeRO stage,
-    and load the starting checkpoint into (possibly partitioned) parameters with ``gather``."""
+    and load the starting checkpoint, then ``vision_weights``, into (possibly partitioned)
+    parameters with ``gather``."""
     with zero_context:
         model = Molmo(plan_.model_config)
     params = dict(model.named_parameters())
@@ -154,23 +190,31 @@ def build_model(plan_: TrainPlan, seed: int, zero_context, gather, rank: int) ->
             if rank == 0 or not _partitioned(params):
                 torch.manual_seed(seed)
                 model.reset_parameters()
-        return model
+    else:
+        _load_tensors(plan_.init_checkpoint, params, gather, rank, complete=True)
+    if plan_.vision_weights is not None:
+        _load_tensors(plan_.vision_weights, params, gather, rank, complete=False)
+    return model
+
+
+def _load_tensors(path: Path, params: dict[str, torch.nn.Parameter], gather, rank: int, complete: bool) -> None:
+    """Copy every tensor of the safetensors directory ``path`` into ``params`` (possibly ZeRO-3
+    partitioned); with ``complete`` every parameter must be present."""
     seen = set()
-    for name, tensor in iter_weights(plan_.init_checkpoint):
+    for name, tensor in iter_weights(path):
         if name not in params:
-            raise UserError(f"{plan_.init_checkpoint}: unexpected tensor {name!r} for this model config")
+            raise UserError(f"{path}: unexpected tensor {name!r} for this model config")
         p = params[name]
         shape = tuple(getattr(p, "ds_shape", p.shape))
         if tuple(tensor.shape) != shape:
-            raise UserError(f"{plan_.init_checkpoint}: tensor {name!r} has shape {tuple(tensor.shape)}, model expects {shape}")
+            raise UserError(f"{path}: tensor {name!r} has shape {tuple(tensor.shape)}, model expects {shape}")
         with gather([p]):
             if rank == 0 or not _partitioned(params):
                 p.data.copy_(tensor.to(p.dtype))
         seen.add(name)
     missing = sorted(set(params) - seen)
-    if missing:
-        raise UserError(f"{plan_.init_checkpoint}: checkpoint lacks {len(missing)} tensor(s), e.g. {missing[0]!r}")
-    return model
+    if complete and missing:
+        raise UserError(f"{path}: checkpoint lacks {len(missing)} tensor(s), e.g. {missing[0]!r}")
 
 
 def _partitioned(params: dict[str, torch.nn.Parameter]) -> bool:

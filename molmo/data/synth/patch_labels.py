@@ -1,0 +1,88 @@
+"""Dense per-patch labels of a tiny-shapes scene, in the preprocessor's exact crop geometry.
+
+The labels teach a from-scratch ViT what the scene is made of before it is joined to a decoder
+(:mod:`molmo.train.vit_pretrain`), much as released Molmo starts from a pretrained CLIP: for every
+patch of every crop, which shape kind, which colour and which digit covers it ("none" if nothing).
+
+How the geometry is kept exact: each object's mask (a shape, or one digit glyph) is pushed, three
+masks to an image, through the same :func:`molmo.preprocess.crops.image_crops` as the RGB image
+(resizing is linear, so a patch's mean over a mask channel is the fraction of the patch the object
+covers); the normalisation is undone afterwards. Every crop mode and tiling therefore works unchanged::
+
+    scene (H, W)  -> objects    [(classes, bool mask (H, W))]  shapes and digit glyphs
+                  -> coverage   (n_crops, n_patches, n_objects) fractions in [0, 1]
+                  -> labels     {head: int (n_crops, n_patches)} class of the best object, 0 below ``min_cover``
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from molmo.config.preprocess import PreprocessConfig
+from molmo.data.synth.render import COLORS, KINDS, number_box, shape_mask
+from molmo.data.synth.shapes import Scene
+from molmo.preprocess.crops import image_crops
+
+#: head name -> class names; class 0 is always "none".
+HEADS: dict[str, tuple[str, ...]] = {
+    "kind": ("none", *KINDS),
+    "color": ("none", *COLORS),
+    "digit": ("none", *"0123456789"),
+}
+
+
+def instance_masks(scene: Scene) -> list[tuple[dict[str, int], np.ndarray]]:
+    """Every labelled object of a scene with its classes and bool ``(H, W)`` mask: the shapes
+    (``kind``, ``color``) and each digit glyph of the number (``digit``; its 5x7 cell)."""
+    h, w = scene.height, scene.width
+    out = [
+        ({"kind": HEADS["kind"].index(s.kind), "color": HEADS["color"].index(s.color)}, shape_mask(s, w, h))
+        for s in scene.shapes
+    ]
+    if scene.number is not None:
+        n = scene.number
+        glyph_w, glyph_h = number_box("0", n.scale)
+        for i, ch in enumerate(n.text):
+            mask = np.zeros((h, w), dtype=bool)
+            x0 = n.x + i * 6 * n.scale
+            mask[n.y : n.y + glyph_h, x0 : x0 + glyph_w] = True
+            out.append(({"digit": HEADS["digit"].index(ch)}, mask))
+    return out
+
+
+def patch_coverage(masks: list[np.ndarray], config: PreprocessConfig) -> np.ndarray:
+    """Fraction of each crop patch that each mask covers: ``(n_crops, n_patches, len(masks))``."""
+    mean = np.asarray(config.normalize.mean, dtype=np.float32)
+    std = np.asarray(config.normalize.std, dtype=np.float32)
+    parts = []
+    for start in range(0, len(masks), 3):
+        group = masks[start : start + 3]
+        stacked = np.zeros((*group[0].shape, 3), dtype=np.float32)
+        for c, mask in enumerate(group):
+            stacked[..., c] = mask
+        crops = image_crops(stacked, config).crops  # (n_crops, n_patches, p*p*3), normalised
+        n_crops, n_patches, _ = crops.shape
+        pixels = crops.reshape(n_crops, n_patches, -1, 3) * std + mean  # undo the normalisation
+        parts.append(pixels.mean(axis=2)[..., : len(group)])
+    return np.clip(np.concatenate(parts, axis=-1), 0.0, 1.0)
+
+
+def patch_labels(scene: Scene, config: PreprocessConfig, min_cover: float = 0.15) -> dict[str, np.ndarray]:
+    """``{head: int64 (n_crops, n_patches)}``: the class of the object covering most of each patch,
+    if it covers at least ``min_cover`` of it, else 0 ("none")."""
+    objects = instance_masks(scene)
+    if not objects:  # nothing drawn: every patch is "none" (the crop count still follows the image size)
+        shape = image_crops(np.zeros((scene.height, scene.width, 3), np.uint8), config).crops.shape[:2]
+        return {head: np.zeros(shape, dtype=np.int64) for head in HEADS}
+    coverage = patch_coverage([mask for _, mask in objects], config)  # (n_crops, n_patches, n_objects)
+    out = {}
+    for head in HEADS:
+        idx = [i for i, (classes, _) in enumerate(objects) if head in classes]
+        labels = np.zeros(coverage.shape[:2], dtype=np.int64)
+        if idx:
+            cov = coverage[..., idx]
+            best = cov.argmax(axis=-1)
+            cls = np.asarray([objects[i][0][head] for i in idx])[best]
+            labels = np.where(cov.max(axis=-1) >= min_cover, cls, 0).astype(np.int64)
+        out[head] = labels
+    return out

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from molmo.config.preprocess import PreprocessConfig
+from molmo.data.synth.patch_labels import HEADS, patch_labels
+from molmo.data.synth.render import COLORS, render_scene
+from molmo.data.synth.shapes import Number, Scene, Shape
+from molmo.preprocess.crops import image_crops
+
+RESIZE = PreprocessConfig(crop_mode="resize", base_image_size=(224, 224), max_crops=1)
+BLUE = np.asarray(COLORS["blue"], dtype=np.float32) / 255
+
+
+def _shape_fraction(scene: Scene, config: PreprocessConfig) -> np.ndarray:
+    """Fraction of each crop patch whose (un-normalised) pixels are the shape's blue: (n_crops, n_patches)."""
+    crops = image_crops(np.asarray(render_scene(scene)), config).crops
+    mean, std = np.asarray(config.normalize.mean), np.asarray(config.normalize.std)
+    pixels = crops.reshape(*crops.shape[:2], -1, 3) * std + mean
+    return (np.abs(pixels - BLUE).max(axis=-1) < 0.02).mean(axis=-1)
+
+
+def test_square_covering_known_patches_in_a_square_image():
+    # 224 px image = the crop: patch (r, c) covers pixels [14r, 14r+14) x [14c, 14c+14)
+    scene = Scene(224, 224, "white", shapes=[Shape("square", "blue", cx=70, cy=42, half=27)])  # x 43..97, y 15..69
+    labels = patch_labels(scene, RESIZE)
+    assert set(labels) == set(HEADS) and labels["kind"].shape == (1, 256)
+    kind = labels["kind"][0].reshape(16, 16)
+    inside = kind[2:4, 4:6]  # rows 28..55, cols 56..83: fully inside
+    assert (inside == HEADS["kind"].index("square")).all()
+    assert (labels["color"][0].reshape(16, 16)[2:4, 4:6] == HEADS["color"].index("blue")).all()
+    assert kind[8:, :].max() == 0 and kind[:, 8:].max() == 0  # far away: none
+    assert labels["digit"].max() == 0
+
+
+@pytest.mark.parametrize("size", [(448, 224), (150, 390)])
+def test_labels_follow_the_letterbox_geometry_of_the_pixels(size):
+    w, h = size
+    scene = Scene(w, h, "white", shapes=[Shape("diamond", "blue", cx=w // 3, cy=h // 2, half=min(w, h) // 4)])
+    labels = patch_labels(scene, RESIZE, min_cover=0.15)["kind"]
+    blue = _shape_fraction(scene, RESIZE)
+    diamond = HEADS["kind"].index("diamond")
+    assert (labels[blue > 0.5] == diamond).all()  # mostly-blue patches are labelled
+    assert (labels[blue < 0.02] == 0).all()  # patches without shape pixels are not
+    assert (labels == diamond).sum() >= 4
+
+
+def test_digit_glyphs_are_labelled_left_to_right():
+    scene = Scene(224, 224, "white", number=Number("38", x=14, y=112, scale=4, ink=(0, 0, 0)))  # glyphs 20x28 px
+    digit = patch_labels(scene, RESIZE)["digit"][0].reshape(16, 16)
+    three, eight = HEADS["digit"].index("3"), HEADS["digit"].index("8")
+    assert digit[8, 1] == three and digit[8, 3] == eight  # glyph 1: x 14..33, glyph 2: x 38..57
+    assert set(np.unique(digit)) == {0, three, eight}
+
+
+def test_multi_crop_modes_and_empty_scenes():
+    tiled = PreprocessConfig(max_crops=4)  # overlap-and-resize-c2: a global crop + tiles
+    scene = Scene(300, 120, "gray", shapes=[Shape("circle", "red", 60, 60, 30), Shape("triangle", "green", 200, 60, 30)])
+    crops = image_crops(np.asarray(render_scene(scene)), tiled).crops
+    labels = patch_labels(scene, tiled)
+    assert labels["kind"].shape == crops.shape[:2] and crops.shape[0] > 1
+    assert {HEADS["kind"].index("circle"), HEADS["kind"].index("triangle")} <= set(np.unique(labels["kind"]))
+    empty = patch_labels(Scene(300, 120, "gray"), tiled)
+    assert all(v.shape == crops.shape[:2] and v.max() == 0 for v in empty.values())

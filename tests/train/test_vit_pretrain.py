@@ -1,0 +1,86 @@
+"""Dense ViT pretraining (molmo.train.vit_pretrain) and starting a run from its weights."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+import molmo
+from molmo.checkpoint import iter_weights, save_weights
+from molmo.config.recipe import load_train_recipe
+from molmo.errors import UserError
+from molmo.train.loop import train
+from molmo.train.setup import VIT_PREFIX, plan
+from molmo.train.vit_pretrain import VitPretrainConfig, pretrain_vit
+
+ROOT = Path(__file__).resolve().parents[2]
+FP32 = ["engine.precision=fp32", "logging.interval=1"]
+
+
+@pytest.fixture(autouse=True)
+def _repo_cwd(monkeypatch):
+    monkeypatch.chdir(ROOT)  # the debug recipe's paths are relative to the repository root
+
+
+def recipe(*overrides: str):
+    return load_train_recipe(ROOT / "recipes" / "debug.toml", [*FP32, *overrides])
+
+
+@pytest.fixture(scope="module")
+def pretrained(tmp_path_factory) -> tuple[Path, dict]:
+    config, preprocess = recipe().model.resolve()  # the tiny preset, 4-crop tiling
+    cfg = VitPretrainConfig(steps=60, batch_size=4, eval_every=30, eval_scenes=6, warmup_steps=4, max_shapes=2, bf16=False)
+    out = tmp_path_factory.mktemp("vit") / "pretrained"
+    lines: list[str] = []
+    report = pretrain_vit(config.vision, preprocess, cfg, out, log=lines.append, workers=0)
+    assert len(lines) == 2 and lines[-1].startswith("step=60 ")
+    return out, report
+
+
+def test_pretraining_learns_and_writes_native_vit_weights(pretrained):
+    out, report = pretrained
+    first, last = report["history"][0], report["history"][-1]
+    assert first["step"] == 0 and last["step"] == 60
+    assert last["eval_loss"] < 0.7 * first["eval_loss"]  # held-out scenes: it learns
+    names = [name for name, _ in iter_weights(out)]
+    assert names and all(n.startswith(VIT_PREFIX) for n in names)
+    assert (out / "vit_pretrain.json").is_file()
+
+
+def test_a_run_starts_from_the_pretrained_vit(pretrained, tmp_path):
+    out, _ = pretrained
+    run = recipe("schedule.max_steps=1", "optim.vit.lr=0", f"model.vision_weights={out}")
+    assert plan(run).notes[-1] == f"ViT weights from {out}"
+    result = train(run, output=tmp_path)  # ZeRO-3: the weights load into partitions
+    trained = molmo.load(result.native_checkpoint).state_dict()
+    for name, tensor in iter_weights(out):  # ViT lr 0: exactly the pretrained weights
+        assert torch.equal(trained[name], tensor), name
+
+
+def test_vision_weights_are_checked_before_training(tmp_path, pretrained):
+    with pytest.raises(UserError, match="no model.safetensors"):
+        plan(recipe(f"model.vision_weights={tmp_path}"))
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    save_weights([(VIT_PREFIX + "positional_embedding", torch.zeros(3, 5))], bad)
+    with pytest.raises(UserError, match="has shape"):
+        plan(recipe(f"model.vision_weights={bad}"))
+    save_weights([("transformer.wte.embedding", torch.zeros(3, 5))], bad)
+    with pytest.raises(UserError, match="not a ViT weight"):
+        plan(recipe(f"model.vision_weights={bad}"))
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    save_weights([t for t in iter_weights(pretrained[0]) if "positional" in t[0]], partial)
+    with pytest.raises(UserError, match="lack"):
+        plan(recipe(f"model.vision_weights={partial}"))
+
+
+def test_dry_run_reports_the_vision_weights(cli, pretrained):
+    out, _ = pretrained
+    code, stdout, _ = cli("train", "recipes/debug.toml", "--set", f"model.vision_weights={out}", "--dry-run", "--json")
+    assert code == 0 and json.loads(stdout)["vision_weights"] == str(out)
+    code, _, err = cli("train", "recipes/debug.toml", "--set", "model.vision_weights=no/such/dir", "--dry-run")
+    assert code == 2 and "no/such/dir" in err and len(err.strip().splitlines()) == 1
