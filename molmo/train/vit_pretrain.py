@@ -33,7 +33,7 @@ from molmo.checkpoint import AtomicDir, save_weights, write_json
 from molmo.config.base import StrictModel
 from molmo.config.preprocess import PreprocessConfig
 from molmo.config.vision import VisionConfig
-from molmo.data.synth.patch_labels import HEADS, patch_labels
+from molmo.data.synth.patch_labels import HEADS, patch_labels, patch_positions
 from molmo.data.synth.render import render_scene
 from molmo.data.synth.shapes import MAX_SHAPES, make_scene
 from molmo.errors import UserError
@@ -52,6 +52,10 @@ class VitPretrainConfig(StrictModel):
     weight_decay: float = Field(0.01, ge=0, description="AdamW weight decay.")
     none_weight: float = Field(0.1, gt=0, description="Loss weight of the 'none' class (most patches).")
     digit_weight: float = Field(1.0, gt=0, description="Weight of the digit head's loss (kind and colour: 1).")
+    coord_weight: float = Field(
+        0.0, ge=0, description="Weight of a per-patch regression of the patch's own position in image percent "
+        "(what point answers are written in); 0 = no coordinate head.",
+    )
     min_cover: float = Field(0.15, gt=0, le=1, description="Patch fraction an object must cover to label it.")
     max_shapes: int = Field(MAX_SHAPES, ge=1, le=MAX_SHAPES, description="Shapes per scene: 1..max_shapes.")
     number_rate: float = Field(0.5, ge=0, le=1, description="Fraction of scenes with a drawn number.")
@@ -65,26 +69,38 @@ class VitPretrainConfig(StrictModel):
 class DenseHeads(nn.Module):
     """One linear classifier per label kind on the ViT's connector features: (N, P, F) -> {head: (N, P, C)}."""
 
-    def __init__(self, feature_dim: int) -> None:
+    def __init__(self, feature_dim: int, coords: bool = False) -> None:
         super().__init__()
         self.heads = nn.ModuleDict({name: nn.Linear(feature_dim, len(classes)) for name, classes in HEADS.items()})
+        self.coords = nn.Linear(feature_dim, 2) if coords else None  # (x, y) in units of 10 % of the image
 
     def forward(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {name: head(features) for name, head in self.heads.items()}
+        out = {name: head(features) for name, head in self.heads.items()}
+        if self.coords is not None:
+            out[COORDS] = self.coords(features)
+        return out
+
+
+#: the coordinate head's key in logits/labels: (N, P, 2) positions, with ``COORDS + "_valid"`` (N, P).
+COORDS = "coords"
 
 
 def scene_batch(
     seeds: list[str], preprocess: PreprocessConfig, cfg: VitPretrainConfig
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Draw, render and label one scene per seed string: crops ``(N, P, patch_dim)`` and labels
-    ``{head: (N, P)}`` (N = total crops; every crop is an independent ViT input)."""
-    crops, labels = [], {name: [] for name in HEADS}
+    ``{head: (N, P)}`` plus ``coords`` ``(N, P, 2)`` / ``coords_valid`` ``(N, P)`` (N = total crops;
+    every crop is an independent ViT input)."""
+    crops, labels = [], {name: [] for name in (*HEADS, COORDS, COORDS + "_valid")}
     for s in seeds:
         rng = random.Random(s)
         scene = make_scene(rng, rng.randint(1, cfg.max_shapes), with_number=rng.random() < cfg.number_rate)
         crops.append(image_crops(np.asarray(render_scene(scene)), preprocess).crops)
         for name, value in patch_labels(scene, preprocess, cfg.min_cover).items():
             labels[name].append(value)
+        xy, valid = patch_positions(scene.width, scene.height, preprocess)
+        labels[COORDS].append(xy / 10.0)
+        labels[COORDS + "_valid"].append(valid)
     x = torch.from_numpy(np.concatenate(crops))
     return x, {name: torch.from_numpy(np.concatenate(v)) for name, v in labels.items()}
 
@@ -114,7 +130,13 @@ def dense_loss(
 ) -> torch.Tensor:
     """Weighted mean over heads of the class-weighted patch cross-entropy."""
     total, norm = 0.0, 0.0
+    if COORDS in logits:
+        valid = labels[COORDS + "_valid"]
+        err = nn.functional.smooth_l1_loss(logits[COORDS].float()[valid], labels[COORDS][valid])
+        total, norm = cfg.coord_weight * err, cfg.coord_weight
     for name, lg in logits.items():
+        if name == COORDS:
+            continue
         weight = torch.ones(lg.shape[-1], device=lg.device)
         weight[0] = cfg.none_weight
         ce = nn.functional.cross_entropy(lg.float().reshape(-1, lg.shape[-1]), labels[name].reshape(-1), weight=weight)
@@ -136,7 +158,13 @@ def evaluate(
     out = {"eval_loss": round(dense_loss(logits, {k: v.to(cfg.device) for k, v in labels.items()}, cfg).item(), 4)}
     empty = torch.ones_like(labels["kind"], dtype=torch.bool)
     correct_empty = torch.ones_like(empty)
+    if COORDS in logits:
+        valid = labels[COORDS + "_valid"].to(logits[COORDS].device)
+        diff = (logits[COORDS].float() - labels[COORDS].to(valid.device)).abs()[valid]
+        out["coord_mae_pct"] = round(10.0 * diff.mean().item(), 3)
     for name, lg in logits.items():
+        if name == COORDS:
+            continue
         y = labels[name].to(lg.device)
         pred = lg.argmax(-1)
         fg = y > 0
@@ -162,7 +190,7 @@ def pretrain_vit(
     torch.manual_seed(cfg.seed)
     vit = VisionTransformer(vision).to(cfg.device)
     vit.reset_parameters()
-    heads = DenseHeads(vision.feature_dim).to(cfg.device)
+    heads = DenseHeads(vision.feature_dim, coords=cfg.coord_weight > 0).to(cfg.device)
     params = list(vit.parameters()) + list(heads.parameters())
     opt = torch.optim.AdamW(params, lr=cfg.lr, eps=1e-8, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, cfg))

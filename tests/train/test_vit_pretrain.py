@@ -84,3 +84,11 @@ def test_dry_run_reports_the_vision_weights(cli, pretrained):
     assert code == 0 and json.loads(stdout)["vision_weights"] == str(out)
     code, _, err = cli("train", "recipes/debug.toml", "--set", "model.vision_weights=no/such/dir", "--dry-run")
     assert code == 2 and "no/such/dir" in err and len(err.strip().splitlines()) == 1
+
+
+def test_coordinate_head_reports_its_error(tmp_path):
+    config, preprocess = recipe("model.preprocess.max_crops=1").model.resolve()
+    cfg = VitPretrainConfig(steps=2, batch_size=2, eval_every=2, eval_scenes=2, coord_weight=1.0, bf16=False)
+    report = pretrain_vit(config.vision, preprocess, cfg, tmp_path / "vit", log=lambda _: None, workers=0)
+    first, last = report["history"]
+    assert 0 < last["coord_mae_pct"] < 100 and last["eval_loss"] != first["eval_loss"]

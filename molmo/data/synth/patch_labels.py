@@ -86,3 +86,25 @@ def patch_labels(scene: Scene, config: PreprocessConfig, min_cover: float = 0.15
             labels = np.where(cov.max(axis=-1) >= min_cover, cls, 0).astype(np.int64)
         out[head] = labels
     return out
+
+
+def patch_positions(width: int, height: int, config: PreprocessConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Where each crop patch lies in the image, in the units of Molmo's point answers.
+
+    Returns ``(xy, valid)``: ``xy`` float32 ``(n_crops, n_patches, 2)``, the mean (x, y) of the patch's
+    real pixels in percent of the image width/height (0-100); ``valid`` bool ``(n_crops, n_patches)``,
+    patches at least half real pixels (not letterbox padding). Pushed through the same crop code as
+    the pixels, like the labels.
+    """
+    xs = (np.arange(width, dtype=np.float32) + 0.5) / width
+    ys = (np.arange(height, dtype=np.float32) + 0.5) / height
+    grid = np.stack([np.broadcast_to(xs[None, :], (height, width)), np.broadcast_to(ys[:, None], (height, width)),
+                     np.ones((height, width), dtype=np.float32)], axis=-1)
+    crops = image_crops(grid, config).crops
+    mean = np.asarray(config.normalize.mean, dtype=np.float32)
+    std = np.asarray(config.normalize.std, dtype=np.float32)
+    pixels = crops.reshape(*crops.shape[:2], -1, 3) * std + mean
+    sums = pixels.mean(axis=2)  # padding is 0 in every channel
+    real = sums[..., 2]
+    xy = 100.0 * sums[..., :2] / np.maximum(real, 1e-6)[..., None]
+    return xy.astype(np.float32), real >= 0.5

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from molmo.config.preprocess import PreprocessConfig
-from molmo.data.synth.patch_labels import HEADS, patch_labels
+from molmo.data.synth.patch_labels import HEADS, patch_labels, patch_positions
 from molmo.data.synth.render import COLORS, render_scene
 from molmo.data.synth.shapes import Number, Scene, Shape
 from molmo.preprocess.crops import image_crops
@@ -63,3 +63,14 @@ def test_multi_crop_modes_and_empty_scenes():
     assert {HEADS["kind"].index("circle"), HEADS["kind"].index("triangle")} <= set(np.unique(labels["kind"]))
     empty = patch_labels(Scene(300, 120, "gray"), tiled)
     assert all(v.shape == crops.shape[:2] and v.max() == 0 for v in empty.values())
+
+
+def test_patch_positions_are_image_percent_through_the_letterbox():
+    xy, valid = patch_positions(224, 224, RESIZE)
+    assert xy.shape == (1, 256, 2) and valid.all()
+    assert np.allclose(xy[0, 17], [100 * 21 / 224, 100 * 21 / 224], atol=1e-3)  # patch (1, 1): centre 21 px
+    xy, valid = patch_positions(448, 224, RESIZE)  # image rows 4..11 of the 16-row crop; the rest is padding
+    rows = valid[0].reshape(16, 16)
+    assert not rows[:4].any() and rows[4:12].all() and not rows[12:].any()
+    grid = xy[0].reshape(16, 16, 2)
+    assert np.allclose(grid[4, 0], [3.125, 6.25], atol=0.01) and np.allclose(grid[11, 15], [96.875, 93.75], atol=0.01)
