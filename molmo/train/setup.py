@@ -19,6 +19,7 @@ from molmo.config.model import MolmoConfig
 from molmo.config.preprocess import PreprocessConfig
 from molmo.config.recipe import TrainRecipe
 from molmo.config.settings import get_settings
+from molmo.config.vision import VisionConfig
 from molmo.errors import UserError
 from molmo.models.molmo import Molmo
 from molmo.preprocess.layout import image_layout
@@ -107,11 +108,7 @@ def plan(recipe: TrainRecipe, output: str | Path | None = None) -> TrainPlan:
             f"tokenizer has {tokenizer.vocab_size} ids but the model embeds only "
             f"{llm.embedding_size} + {llm.additional_vocab_size} (llm.embedding_size is too small)"
         )
-    if preprocess.patch_size != config.vision.patch_size or preprocess.base_image_size[0] != config.vision.image_size:
-        raise UserError(
-            f"preprocessing crops ({preprocess.base_image_size[0]} px, patch {preprocess.patch_size}) do not match "
-            f"the vision encoder ({config.vision.image_size} px, patch {config.vision.patch_size})"
-        )
+    check_crops_match(preprocess, config.vision)
     if preprocess.sequence_length is not None:
         h, w = _largest_tiling_size(preprocess)
         most = image_layout(h, w, preprocess).n_tokens
@@ -133,6 +130,15 @@ def plan(recipe: TrainRecipe, output: str | Path | None = None) -> TrainPlan:
                      tokenizer, tok_file, init_checkpoint, total, notes=notes, vision_weights=vision_weights)
 
 
+def check_crops_match(preprocess: PreprocessConfig, vision: VisionConfig) -> None:
+    """UserError unless the preprocessor's crops are what the vision encoder takes (size and patch)."""
+    if preprocess.patch_size != vision.patch_size or preprocess.base_image_size[0] != vision.image_size:
+        raise UserError(
+            f"preprocessing crops ({preprocess.base_image_size[0]} px, patch {preprocess.patch_size}) do not match "
+            f"the vision encoder ({vision.image_size} px, patch {vision.patch_size})"
+        )
+
+
 #: key prefix of the ViT inside a native Molmo checkpoint (what ``vision_weights`` holds).
 VIT_PREFIX = "vision_backbone.image_vit."
 
@@ -147,7 +153,7 @@ def _vit_shapes(config: MolmoConfig) -> dict[str, tuple[int, ...]]:
 def _check_vision_weights(path: Path, config: MolmoConfig) -> None:
     """Pre-flight: ``path`` holds exactly the ViT's tensors, with the model's shapes (header read only)."""
     expected = _vit_shapes(config)
-    found = {}
+    found = set()
     for name, tensor in iter_weights(path, meta=True):
         if name not in expected:
             raise UserError(f"{path}: tensor {name!r} is not a ViT weight of this model "
@@ -155,8 +161,8 @@ def _check_vision_weights(path: Path, config: MolmoConfig) -> None:
         if tuple(tensor.shape) != expected[name]:
             raise UserError(f"{path}: ViT tensor {name!r} has shape {tuple(tensor.shape)}, "
                             f"model expects {expected[name]} (does [model.vision] match?)")
-        found[name] = True
-    missing = sorted(set(expected) - set(found))
+        found.add(name)
+    missing = sorted(set(expected) - found)
     if missing:
         raise UserError(f"{path}: vision weights lack {len(missing)} ViT tensor(s), e.g. {missing[0]!r}")
 

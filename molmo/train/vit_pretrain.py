@@ -39,7 +39,7 @@ from molmo.data.synth.shapes import MAX_SHAPES, make_scene
 from molmo.errors import UserError
 from molmo.models.vision.vit import VisionTransformer
 from molmo.preprocess.crops import image_crops
-from molmo.train.setup import VIT_PREFIX
+from molmo.train.setup import VIT_PREFIX, check_crops_match
 
 
 class VitPretrainConfig(StrictModel):
@@ -89,18 +89,20 @@ def scene_batch(
     seeds: list[str], preprocess: PreprocessConfig, cfg: VitPretrainConfig
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Draw, render and label one scene per seed string: crops ``(N, P, patch_dim)`` and labels
-    ``{head: (N, P)}`` plus ``coords`` ``(N, P, 2)`` / ``coords_valid`` ``(N, P)`` (N = total crops;
-    every crop is an independent ViT input)."""
-    crops, labels = [], {name: [] for name in (*HEADS, COORDS, COORDS + "_valid")}
+    ``{head: (N, P)}``, plus ``coords`` ``(N, P, 2)`` / ``coords_valid`` ``(N, P)`` when the coordinate
+    head is on (N = total crops; every crop is an independent ViT input)."""
+    coords = cfg.coord_weight > 0
+    crops, labels = [], {name: [] for name in (*HEADS, *((COORDS, COORDS + "_valid") if coords else ()))}
     for s in seeds:
         rng = random.Random(s)
         scene = make_scene(rng, rng.randint(1, cfg.max_shapes), with_number=rng.random() < cfg.number_rate)
         crops.append(image_crops(np.asarray(render_scene(scene)), preprocess).crops)
         for name, value in patch_labels(scene, preprocess, cfg.min_cover).items():
             labels[name].append(value)
-        xy, valid = patch_positions(scene.width, scene.height, preprocess)
-        labels[COORDS].append(xy / 10.0)
-        labels[COORDS + "_valid"].append(valid)
+        if coords:
+            xy, valid = patch_positions(scene.width, scene.height, preprocess)
+            labels[COORDS].append(xy / 10.0)
+            labels[COORDS + "_valid"].append(valid)
     x = torch.from_numpy(np.concatenate(crops))
     return x, {name: torch.from_numpy(np.concatenate(v)) for name, v in labels.items()}
 
@@ -185,8 +187,7 @@ def pretrain_vit(
     workers: int = 1,
 ) -> dict[str, Any]:
     """Train a fresh ViT of ``vision`` on dense shapes labels; write it to ``out_dir``; return the report."""
-    if preprocess.patch_size != vision.patch_size or preprocess.base_image_size[0] != vision.image_size:
-        raise UserError("preprocessing crops do not match the vision encoder (image_size / patch_size)")
+    check_crops_match(preprocess, vision)
     torch.manual_seed(cfg.seed)
     vit = VisionTransformer(vision).to(cfg.device)
     vit.reset_parameters()

@@ -16,17 +16,12 @@ from molmo.train.checkpoint import complete_checkpoints, resolve_resume
 from molmo.train.loop import Trainer, train
 from molmo.train.preemption import EXIT_PREEMPTED
 
-ROOT = Path(__file__).resolve().parents[2]
-FP32 = ["engine.precision=fp32", "logging.interval=1"]
+from .debug_recipe import FP32, ROOT, recipe
 
 
 @pytest.fixture(autouse=True)
 def _repo_cwd(monkeypatch):
     monkeypatch.chdir(ROOT)  # the debug recipe's paths are relative to the repository root
-
-
-def recipe(*overrides: str):
-    return load_train_recipe(ROOT / "recipes" / "debug.toml", [*FP32, *overrides])
 
 
 def losses_of(run_dir: Path) -> list[float]:

@@ -10,23 +10,17 @@ import torch
 
 import molmo
 from molmo.checkpoint import iter_weights, save_weights
-from molmo.config.recipe import load_train_recipe
 from molmo.errors import UserError
 from molmo.train.loop import train
 from molmo.train.setup import VIT_PREFIX, plan
 from molmo.train.vit_pretrain import VitPretrainConfig, pretrain_vit
 
-ROOT = Path(__file__).resolve().parents[2]
-FP32 = ["engine.precision=fp32", "logging.interval=1"]
+from .debug_recipe import ROOT, recipe
 
 
 @pytest.fixture(autouse=True)
 def _repo_cwd(monkeypatch):
     monkeypatch.chdir(ROOT)  # the debug recipe's paths are relative to the repository root
-
-
-def recipe(*overrides: str):
-    return load_train_recipe(ROOT / "recipes" / "debug.toml", [*FP32, *overrides])
 
 
 @pytest.fixture(scope="module")

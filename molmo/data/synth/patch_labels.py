@@ -50,20 +50,24 @@ def instance_masks(scene: Scene) -> list[tuple[dict[str, int], np.ndarray]]:
     return out
 
 
-def patch_coverage(masks: list[np.ndarray], config: PreprocessConfig) -> np.ndarray:
-    """Fraction of each crop patch that each mask covers: ``(n_crops, n_patches, len(masks))``."""
+def _crop_patch_means(image: np.ndarray, config: PreprocessConfig) -> np.ndarray:
+    """Push a float ``(H, W, 3)`` image in [0, 1] through the crop code, undo the normalisation, and
+    average each patch: ``(n_crops, n_patches, 3)`` (letterbox padding counts as 0)."""
+    crops = image_crops(image, config).crops  # (n_crops, n_patches, p*p*3), normalised
     mean = np.asarray(config.normalize.mean, dtype=np.float32)
     std = np.asarray(config.normalize.std, dtype=np.float32)
+    return (crops.reshape(*crops.shape[:2], -1, 3) * std + mean).mean(axis=2)
+
+
+def patch_coverage(masks: list[np.ndarray], config: PreprocessConfig) -> np.ndarray:
+    """Fraction of each crop patch that each mask covers: ``(n_crops, n_patches, len(masks))``."""
     parts = []
     for start in range(0, len(masks), 3):
         group = masks[start : start + 3]
         stacked = np.zeros((*group[0].shape, 3), dtype=np.float32)
         for c, mask in enumerate(group):
             stacked[..., c] = mask
-        crops = image_crops(stacked, config).crops  # (n_crops, n_patches, p*p*3), normalised
-        n_crops, n_patches, _ = crops.shape
-        pixels = crops.reshape(n_crops, n_patches, -1, 3) * std + mean  # undo the normalisation
-        parts.append(pixels.mean(axis=2)[..., : len(group)])
+        parts.append(_crop_patch_means(stacked, config)[..., : len(group)])
     return np.clip(np.concatenate(parts, axis=-1), 0.0, 1.0)
 
 
@@ -100,11 +104,7 @@ def patch_positions(width: int, height: int, config: PreprocessConfig) -> tuple[
     ys = (np.arange(height, dtype=np.float32) + 0.5) / height
     grid = np.stack([np.broadcast_to(xs[None, :], (height, width)), np.broadcast_to(ys[:, None], (height, width)),
                      np.ones((height, width), dtype=np.float32)], axis=-1)
-    crops = image_crops(grid, config).crops
-    mean = np.asarray(config.normalize.mean, dtype=np.float32)
-    std = np.asarray(config.normalize.std, dtype=np.float32)
-    pixels = crops.reshape(*crops.shape[:2], -1, 3) * std + mean
-    sums = pixels.mean(axis=2)  # padding is 0 in every channel
+    sums = _crop_patch_means(grid, config)  # padding is 0 in every channel
     real = sums[..., 2]
     xy = 100.0 * sums[..., :2] / np.maximum(real, 1e-6)[..., None]
     return xy.astype(np.float32), real >= 0.5
