@@ -17,7 +17,6 @@ and ``OUT/vit_pretrain.json`` (settings, vision config, held-out accuracies), at
 
 from __future__ import annotations
 
-import math
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -32,6 +31,7 @@ from torch import nn
 from molmo.checkpoint import AtomicDir, save_weights, write_json
 from molmo.config.base import StrictModel
 from molmo.config.preprocess import PreprocessConfig
+from molmo.config.train import CosineSchedule
 from molmo.config.vision import VisionConfig
 from molmo.data.synth.patch_labels import HEADS, patch_labels, patch_positions
 from molmo.data.synth.render import render_scene
@@ -39,7 +39,10 @@ from molmo.data.synth.shapes import MAX_SHAPES, make_scene
 from molmo.errors import UserError
 from molmo.models.vision.vit import VisionTransformer
 from molmo.preprocess.crops import image_crops
+from molmo.train.schedule import lr_factor
 from molmo.train.setup import VIT_PREFIX, check_crops_match
+
+_SCHEDULE = CosineSchedule(alpha_f=0.1)  # linear warm-up, cosine decay to 0.1 x peak
 
 
 class VitPretrainConfig(StrictModel):
@@ -120,13 +123,6 @@ class _Scenes(torch.utils.data.IterableDataset):
             yield scene_batch([f"vit-pretrain/{self.cfg.seed}/{step * b + j}" for j in range(b)], self.preprocess, self.cfg)
 
 
-def _lr_factor(step: int, cfg: VitPretrainConfig) -> float:
-    if step < cfg.warmup_steps:
-        return (step + 1) / cfg.warmup_steps
-    t = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
-    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
-
-
 def dense_loss(
     logits: dict[str, torch.Tensor], labels: dict[str, torch.Tensor], cfg: VitPretrainConfig
 ) -> torch.Tensor:
@@ -194,7 +190,7 @@ def pretrain_vit(
     heads = DenseHeads(vision.feature_dim, coords=cfg.coord_weight > 0).to(cfg.device)
     params = list(vit.parameters()) + list(heads.parameters())
     opt = torch.optim.AdamW(params, lr=cfg.lr, eps=1e-8, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, cfg))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(_SCHEDULE, s, cfg.warmup_steps, cfg.steps))
     held_out = scene_batch([f"vit-pretrain/{cfg.seed}/eval/{i}" for i in range(cfg.eval_scenes)], preprocess, cfg)
     loader = torch.utils.data.DataLoader(
         _Scenes(preprocess, cfg), batch_size=None, num_workers=workers, prefetch_factor=4 if workers else None

@@ -3,7 +3,9 @@
 A scene has 1–6 non-overlapping shapes (circle, square, triangle, diamond) in 6 colours with
 varied sizes, on a plain or gradient neutral background, in an image of 64–640 px per side
 (aspect ratio up to 2.5, so multi-crop tiling is exercised), plus — in a quarter of the scenes and
-always for ``read`` — a 1–3 digit number drawn with a pixel font.
+always for ``read`` — a 1–3 digit number drawn with a pixel font. Object sizes have floors relative
+to the image's longer side (:data:`SHAPE_MIN`, :data:`NUMBER_MIN`), so a scene stays legible when
+shrunk whole into one 224-px crop.
 
 Each sample is ONE scene with ONE question (images are cheap; every sample sees a new scene):
 
@@ -59,6 +61,11 @@ from molmo.preprocess.points import format_points as molmo_points
 TASK_WEIGHTS = {"caption": 0.2, "color": 0.2, "count": 0.2, "point": 0.25, "read": 0.15}
 SPLITS = ("train", "eval")
 MAX_SHAPES = 6
+# Legibility floors relative to the LONGER side, so every object stays readable when the whole image
+# is shrunk to one small crop (the demo model sees 224 px): a shape's half-size is at least 5.5 % of
+# it (>= 24 px wide at 224 px), a digit at least 13 % of it tall (>= 29 px at 224 px).
+SHAPE_MIN = 0.055
+NUMBER_MIN = 0.13
 _LIGHT = ("white", "light gray", "beige")
 _DARK = ("dark gray", "black")
 
@@ -124,7 +131,7 @@ def make_scene(rng: random.Random, n_shapes: int, with_number: bool) -> Scene:
         h = round(math.exp(rng.uniform(math.log(64), math.log(640))))
         if max(w, h) / min(w, h) <= 2.5:
             break
-    m = min(w, h)
+    m, big = min(w, h), max(w, h)
     bg = rng.choice(list(BACKGROUNDS))
     group = _LIGHT if bg in _LIGHT else _DARK if bg in _DARK else (bg,)
     gradient = rng.choice(group) if rng.random() < 0.3 and len(group) > 1 else None
@@ -133,7 +140,7 @@ def make_scene(rng: random.Random, n_shapes: int, with_number: bool) -> Scene:
     if with_number:
         digits = rng.randint(1, 3)
         text = str(rng.randint(0 if digits == 1 else 10 ** (digits - 1), 10**digits - 1))
-        scale = max(2, int(m * rng.uniform(0.10, 0.20) / 7))
+        scale = max(2, math.ceil(max(m * rng.uniform(0.10, 0.20), NUMBER_MIN * big) / 7))
         while scale > 1 and number_box(text, scale)[0] > w - 8:
             scale -= 1
         bw, bh = number_box(text, scale)
@@ -141,7 +148,8 @@ def make_scene(rng: random.Random, n_shapes: int, with_number: bool) -> Scene:
         ink = (0, 0, 0) if luminance(BACKGROUNDS[bg]) >= 100 else (255, 255, 255)
         scene.number = Number(text=text, x=x, y=y, scale=scale, ink=ink)
         boxes.append((x, y, x + bw, y + bh))
-    lo, hi = max(4.0, 0.05 * m), max(6.0, 0.17 * m)
+    lo = max(4.0, 0.05 * m, SHAPE_MIN * big)
+    hi = max(lo + 2.0, 6.0, 0.17 * m)
     for _ in range(n_shapes):
         for _attempt in range(60):
             half = int(rng.uniform(lo, hi))

@@ -3,13 +3,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from molmo.config.preprocess import PreprocessConfig
+from molmo.config.preprocess import PreprocessConfig, StretchResize
 from molmo.data.synth.patch_labels import HEADS, patch_labels, patch_positions
 from molmo.data.synth.render import COLORS, render_scene
 from molmo.data.synth.shapes import Number, Scene, Shape
 from molmo.preprocess.crops import image_crops
 
 RESIZE = PreprocessConfig(crop_mode="resize", base_image_size=(224, 224), max_crops=1)
+STRETCH = RESIZE.model_copy(update={"resize": StretchResize(antialias=True)})
 BLUE = np.asarray(COLORS["blue"], dtype=np.float32) / 255
 
 
@@ -34,12 +35,13 @@ def test_square_covering_known_patches_in_a_square_image():
     assert labels["digit"].max() == 0
 
 
+@pytest.mark.parametrize("config", [RESIZE, STRETCH], ids=["letterbox", "stretch"])
 @pytest.mark.parametrize("size", [(448, 224), (150, 390)])
-def test_labels_follow_the_letterbox_geometry_of_the_pixels(size):
+def test_labels_follow_the_resize_geometry_of_the_pixels(size, config):
     w, h = size
     scene = Scene(w, h, "white", shapes=[Shape("diamond", "blue", cx=w // 3, cy=h // 2, half=min(w, h) // 4)])
-    labels = patch_labels(scene, RESIZE, min_cover=0.15)["kind"]
-    blue = _shape_fraction(scene, RESIZE)
+    labels = patch_labels(scene, config, min_cover=0.15)["kind"]
+    blue = _shape_fraction(scene, config)
     diamond = HEADS["kind"].index("diamond")
     assert (labels[blue > 0.5] == diamond).all()  # mostly-blue patches are labelled
     assert (labels[blue < 0.02] == 0).all()  # patches without shape pixels are not
@@ -74,3 +76,11 @@ def test_patch_positions_are_image_percent_through_the_letterbox():
     assert not rows[:4].any() and rows[4:12].all() and not rows[12:].any()
     grid = xy[0].reshape(16, 16, 2)
     assert np.allclose(grid[4, 0], [3.125, 6.25], atol=0.01) and np.allclose(grid[11, 15], [96.875, 93.75], atol=0.01)
+
+
+def test_patch_positions_of_a_stretched_image_are_the_crop_grid():
+    xy, valid = patch_positions(448, 160, STRETCH)  # no padding: image percent = crop percent
+    assert valid.all()
+    grid = xy[0].reshape(16, 16, 2)
+    assert np.allclose(grid[0, 0], [3.125, 3.125], atol=0.01) and np.allclose(grid[15, 15], [96.875, 96.875], atol=0.01)
+    assert np.allclose(grid[5, 9], [100 * (9 * 14 + 7) / 224, 100 * (5 * 14 + 7) / 224], atol=0.01)

@@ -9,8 +9,8 @@ from PIL import Image
 
 from molmo.data.masks import rle_contains
 from molmo.data.synth import synth_shapes
-from molmo.data.synth.render import KINDS, PLURALS
-from molmo.data.synth.shapes import format_points, make_sample
+from molmo.data.synth.render import KINDS, PLURALS, number_box
+from molmo.data.synth.shapes import NUMBER_MIN, SHAPE_MIN, format_points, make_sample
 from molmo.preprocess.points import parse_count, parse_points
 
 N = 150
@@ -63,6 +63,21 @@ def test_shapes_do_not_overlap(eval_samples):
                     or abs(a["cy"] - b["cy"]) > a["half"] + b["half"]
                 )
 
+
+def test_objects_stay_legible_in_one_224px_crop(eval_samples):
+    """Size floors relative to the longer side: shrunk whole to 224 px, shapes >= ~24 px, digits >= ~29 px."""
+    numbers = 0
+    for s in eval_samples:
+        sc = s.json["meta"]["scene"]
+        longer = max(sc["width"], sc["height"])
+        for sh in sc["shapes"]:
+            assert sh["half"] >= int(max(4.0, SHAPE_MIN * longer))
+        if sc["number"]:
+            numbers += 1
+            text, scale = sc["number"]["text"], sc["number"]["scale"]
+            fits_no_larger = number_box(text, scale + 1)[0] > sc["width"] - 8  # narrow image: width wins
+            assert number_box(text, scale)[1] >= NUMBER_MIN * longer or fits_no_larger
+    assert numbers >= 20
 
 def test_answers_are_consistent_with_the_scene(eval_samples):
     for s in eval_samples:
