@@ -85,7 +85,7 @@ class Predictor:
         self.preprocessor = Preprocessor(model.preprocess_config, model.tokenizer, seed=0)
 
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None, device: str = "auto", dtype: str | None = None) -> "Predictor":
+    def load(cls, path: str | os.PathLike | None = None, device: str = "auto", dtype: str | None = None) -> Predictor:
         """Load a native checkpoint (default: the bundled demo model). ``dtype``: weights dtype
         (fp32/bf16/fp16); on CPU fp32 weights run under bf16 autocast when ``dtype="bf16-autocast"``."""
         from molmo.api import load

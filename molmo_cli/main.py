@@ -15,12 +15,13 @@ import typer
 
 from molmo.errors import MolmoError, UserError
 from molmo_cli import _common
-from molmo_cli import recipes as recipes_cmd
 from molmo_cli import convert as convert_cmd
 from molmo_cli import data as data_cmd
 from molmo_cli import eval as eval_cmd
 from molmo_cli import predict as predict_cmd
+from molmo_cli import recipes as recipes_cmd
 from molmo_cli import train as train_cmd
+
 
 def _cli_exceptions() -> tuple[tuple[type, ...], tuple[type, ...], tuple[type, ...]]:
     """(exit, abort, usage) exception types of the click that Typer runs on (vendored or not)."""
@@ -119,4 +120,4 @@ def run() -> None:
     sys.exit(main())
 
 
-__all__ = ["app", "main", "run", "UserError"]
+__all__ = ["UserError", "app", "main", "run"]

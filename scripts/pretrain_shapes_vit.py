@@ -17,6 +17,11 @@ from molmo.errors import MolmoError
 from molmo.train.vit_pretrain import VitPretrainConfig, pretrain_vit
 
 
+def _escape(text: str | None) -> str | None:
+    """argparse %-formats help strings: a literal '%' in a field description must be doubled."""
+    return None if text is None else text.replace("%", "%%")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("recipe", help="training recipe whose [model] defines the ViT and preprocessing")
@@ -26,9 +31,9 @@ def main(argv: list[str] | None = None) -> int:
         kind = field.annotation if field.annotation in (int, float, str) else None
         if field.annotation is bool:
             parser.add_argument(f"--{name.replace('_', '-')}", action=argparse.BooleanOptionalAction,
-                                default=field.default, help=field.description)
+                                default=field.default, help=_escape(field.description))
         elif kind is not None:
-            parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=field.default, help=field.description)
+            parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=field.default, help=_escape(field.description))
     args = vars(parser.parse_args(argv))
     recipe_path, out, workers = args.pop("recipe"), args.pop("out"), args.pop("workers")
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
 import torch
 
 os.environ.setdefault("MOLMO_NO_PROGRESS", "1")

@@ -37,7 +37,7 @@ def resolve_recipe(name_or_path: str | Path) -> Path:
     if path.exists():
         return path
     known = list_recipes()
-    stem = path.name[:-5] if path.name.endswith(".toml") else path.name
+    stem = path.name.removesuffix(".toml")
     if stem in known and path.parent == Path("."):
         return known[stem]
     from molmo.config.loader import suggest

@@ -15,12 +15,12 @@ A recipe is a TOML file validated by a pydantic model (for training: ``TrainReci
 from __future__ import annotations
 
 import difflib
-import tomllib
 import types
 import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
+import tomllib
 from pydantic import BaseModel, ValidationError
 
 from molmo.errors import UserError
@@ -109,9 +109,9 @@ def _model_members(annotation: Any, current: Any) -> list[type[BaseModel]]:
         for m in models:
             for name, field in m.model_fields.items():
                 literal = _unwrap(field.annotation)
-                if typing.get_origin(literal[0]) is typing.Literal and name in current:
-                    if current[name] in typing.get_args(literal[0]):
-                        return [m]
+                if (typing.get_origin(literal[0]) is typing.Literal and name in current
+                        and current[name] in typing.get_args(literal[0])):
+                    return [m]
     return models
 
 

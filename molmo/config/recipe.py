@@ -12,7 +12,6 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, model_validator
 
 from molmo.config.base import StrictModel
-from molmo.errors import UserError
 from molmo.config.data import DataConfig
 from molmo.config.loader import (
     apply_override,
@@ -31,6 +30,7 @@ from molmo.config.train import (
     OptimConfig,
     ScheduleConfig,
 )
+from molmo.errors import UserError
 
 
 class ModelSection(StrictModel):
@@ -59,7 +59,7 @@ class ModelSection(StrictModel):
     )
 
     @model_validator(mode="after")
-    def _one_source(self) -> "ModelSection":
+    def _one_source(self) -> ModelSection:
         if (self.preset is None) == (self.checkpoint is None):
             raise ValueError("set exactly one of model.preset or model.checkpoint")
         if self.preset is not None:

@@ -112,7 +112,7 @@ class ScheduleConfig(StrictModel):
     max_tokens: int | None = Field(None, gt=0, description="Stop after this many (non-padding) input tokens.")
 
     @model_validator(mode="after")
-    def _has_limit(self) -> "ScheduleConfig":
+    def _has_limit(self) -> ScheduleConfig:
         if self.max_steps is None and self.max_epochs is None and self.max_tokens is None:
             raise ValueError("set at least one of max_steps, max_epochs, max_tokens")
         return self

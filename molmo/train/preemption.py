@@ -24,10 +24,10 @@ class PreemptionFlag:
         self.requested: int | None = None
         self._previous: dict[int, object] = {}
 
-    def _handle(self, signum, frame) -> None:  # noqa: ARG002 — signal API
+    def _handle(self, signum, frame) -> None:
         self.requested = signum
 
-    def __enter__(self) -> "PreemptionFlag":
+    def __enter__(self) -> PreemptionFlag:  # noqa: PYI034 (typing.Self needs Python 3.11)
         if threading.current_thread() is threading.main_thread():
             for sig in self.SIGNALS:
                 self._previous[sig] = signal.signal(sig, self._handle)

@@ -21,7 +21,7 @@ def test_unknown_command_is_usage_error(cli):
 
 
 def test_console_script_exit_codes():
-    proc = subprocess.run([sys.executable, "-m", "molmo_cli", "recipes", "show", "no-such-recipe"], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "molmo_cli", "recipes", "show", "no-such-recipe"], capture_output=True, text=True, check=False)
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error: recipe not found")
     assert "Traceback" not in proc.stderr

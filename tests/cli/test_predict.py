@@ -39,7 +39,7 @@ def test_user_errors_exit_2_and_write_nothing(cli, tiny_checkpoint, shapes_scene
     (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
     cases.append(((tmp_path / "bad.png", "hi"), "bad.png"))
     for (image, prompt), message in cases:
-        code, stdout, err = cli("predict", image, prompt, "--model", tiny_checkpoint, "--draw", draw)
+        code, _, err = cli("predict", image, prompt, "--model", tiny_checkpoint, "--draw", draw)
         assert code == 2, (image, err)
         assert message in err and err.count("\n") == 1 and "Traceback" not in err
         assert not draw.exists()

@@ -28,7 +28,7 @@ def test_two_process_zero3_matches_one_process(tmp_path):
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "molmo_cli",
          "train", "recipes/debug.toml", *COMMON, "--set", "engine.micro_batch_size=2", "-o", str(tmp_path / "two"),
          "--json"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
     )
     assert two.returncode == 0, two.stderr[-3000:]
     result = json.loads(two.stdout)  # only rank 0 prints, and only JSON
@@ -38,7 +38,7 @@ def test_two_process_zero3_matches_one_process(tmp_path):
 
     one = subprocess.run(
         [sys.executable, "-m", "molmo_cli", "train", "recipes/debug.toml", *COMMON, "-o", str(tmp_path / "one")],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
     )
     assert one.returncode == 0, one.stderr[-3000:]
     # rank r of 2 reads global positions r, r+2, …: the same 4 samples per step as one process

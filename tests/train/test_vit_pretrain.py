@@ -86,3 +86,19 @@ def test_coordinate_head_reports_its_error(tmp_path):
     report = pretrain_vit(config.vision, preprocess, cfg, tmp_path / "vit", log=lambda _: None, workers=0)
     first, last = report["history"]
     assert 0 < last["coord_mae_pct"] < 100 and last["eval_loss"] != first["eval_loss"]
+
+
+def test_the_pretraining_script_lists_every_option(capsys):
+    """Its --help is built from VitPretrainConfig (descriptions hold a literal '%')."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("pretrain_script", ROOT / "scripts" / "pretrain_shapes_vit.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    with pytest.raises(SystemExit) as exit_:
+        script.main(["--help"])
+    assert exit_.value.code == 0
+    shown = capsys.readouterr().out
+    for name in VitPretrainConfig.model_fields:
+        assert f"--{name.replace('_', '-')}" in shown
+    assert "10 %" in shown
