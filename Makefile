@@ -25,6 +25,6 @@ test: install-dev
 
 # The bundled tiny-shapes demo model answers questions about bundled example scenes.
 demo: install
-	$(BIN)/molmo predict examples/shapes/diamonds.png "How many diamonds are there?"
+	$(BIN)/molmo predict examples/shapes/circles.png "How many circles are there?"
 	$(BIN)/molmo predict examples/shapes/orange-circle.png "What color is the circle?"
 	$(BIN)/molmo predict examples/shapes/orange-circle.png "Point to the orange circle." --draw demo-pointing.png
