@@ -3,9 +3,10 @@
 Compares torch SDPA in bf16 (what autocast gives the model) against SDPA in fp32, SDPA's MATH
 backend and a plain matmul-softmax, on the ViT shape (16 crops x 4 heads x 257 tokens x 32) and the
 decoder shape (16 x 4 x 383 x 64 with a boolean mask), and prints each time and its ratio to bf16
-SDPA. On the 2-core CPU fp32 SDPA took 0.56-0.69x (ViT) and 0.72-0.92x (decoder) of bf16's time in
-two runs, but running the model's attention in fp32 left the whole train step unchanged (1.628 vs
-1.624 s/step), so the model keeps plain SDPA under autocast.
+SDPA. On the 2-core CPU, three runs at these shapes gave fp32 SDPA 0.57-0.73x of bf16's time on the
+ViT shape but 0.92-1.07x on the decoder shape, where most of the attention time goes. Running the
+model's attention in fp32 left the whole train step unchanged (1.628 vs 1.624 s/step), so the model
+keeps plain SDPA under autocast.
 
     python benchmarks/attention.py [--repeats 10]
 """
@@ -19,6 +20,8 @@ import time
 import torch
 import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
+
+from molmo.nn.masks import causal_mask
 
 
 def manual(q, k, v, mask):
@@ -50,7 +53,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.manual_seed(0)
     t = 383
-    causal = torch.ones(t, t, dtype=torch.bool).tril()[None, None].expand(16, 1, t, t)
+    causal = causal_mask(t, t)[None, None].expand(16, 1, t, t)
     cases = {"vit": ((16, 4, 257, 32), None), "decoder": ((16, 4, t, 64), causal)}
     print("shape\tvariant\tms\tratio_vs_bf16_sdpa")
     for name, (shape, mask) in cases.items():
