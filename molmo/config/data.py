@@ -110,6 +110,14 @@ class DataConfig(StrictModel):
         "image and itself, loss weights scaled by sqrt(1/k)); False = train the dialog as one conversation.",
     )
 
+    length_buckets: int = Field(
+        1,
+        ge=1,
+        description="Read this many micro-batches' worth of samples at a time, sort them by token length "
+        "and batch neighbours together (batch order then shuffled), so less compute goes to padding; "
+        "resume stays exact; `prefetch` is raised to hold a window. 1 = batch samples in stream order.",
+    )
+
     @model_validator(mode="after")
     def _check_mixture(self) -> DataConfig:
         names = [s.name for s in self.sources]

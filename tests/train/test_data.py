@@ -13,7 +13,7 @@ from molmo.data.sample import DecodedSample
 from molmo.data.synth import synth_shapes
 from molmo.data.synth.shapes import make_sample
 from molmo.preprocess.sequence import IGNORE_INDEX, IMAGE_SUBSEGMENT
-from molmo.train.data import SampleTransform, split_pairs
+from molmo.train.data import BatchStream, SampleTransform, split_pairs
 from molmo.train.loop import train
 from molmo.train.setup import plan as plan_training
 
@@ -101,3 +101,66 @@ def test_training_on_packed_dialogs(tmp_path, monkeypatch):
     assert result.exit_code == 0 and result.step == 6
     assert all(np.isfinite(result.losses))
     assert sum(result.losses[-2:]) < sum(result.losses[:2])  # it learns
+
+
+def _streams(tmp_path, monkeypatch, buckets: int, n: int = 40):
+    """A (recipe, maker) pair: ``maker()`` builds a fresh 4-sample BatchStream over synth dialogs."""
+    monkeypatch.chdir(ROOT)
+    if not (tmp_path / "dialogs").exists():
+        synth_shapes(tmp_path / "dialogs", n, seed=5, questions=3, shard_samples=20)
+    recipe = load_train_recipe(ROOT / "recipes" / "debug.toml", ["data.split_turns=true", "data.workers=0",
+                                                                 f"data.length_buckets={buckets}", "data.epochs=1"])
+    source = recipe.data.sources[0].model_copy(update={"paths": [str(tmp_path / "dialogs")]})
+    data = recipe.data.model_copy(update={"sources": [source]})
+    plan = plan_training(recipe)
+
+    def make() -> BatchStream:
+        transform = SampleTransform(plan.preprocess, TOKENIZER, data.seed, split_turns=True)
+        return BatchStream(data, transform, micro_batch_size=4, rank=0, world_size=1)
+
+    return make
+
+
+def _drain(stream: BatchStream) -> list[tuple[list[str], int, int]]:
+    """(keys, padded positions, real tokens) of every remaining batch."""
+    out = []
+    while (item := stream.next_batch()) is not None:
+        batch, keys = item
+        real = int((batch.input_ids != -1).sum())
+        out.append((keys, int(batch.input_ids.numel()), real))
+    return out
+
+
+def test_length_buckets_batch_similar_lengths_and_keep_every_sample(tmp_path, monkeypatch):
+    plain = _drain(_streams(tmp_path, monkeypatch, buckets=1)())
+    bucketed = _drain(_streams(tmp_path, monkeypatch, buckets=5)())
+    assert len(plain) == len(bucketed) == 10
+    assert sorted(k for keys, _, _ in plain for k in keys) == sorted(k for keys, _, _ in bucketed for k in keys)
+    # the same samples, each window of 5 batches holds the same 20 samples either way
+    for w in range(2):
+        window = slice(5 * w, 5 * (w + 1))
+        assert sorted(k for b in plain[window] for k in b[0]) == sorted(k for b in bucketed[window] for k in b[0])
+    assert sum(b[2] for b in plain) == sum(b[2] for b in bucketed)  # same real tokens
+    assert sum(b[1] for b in bucketed) < sum(b[1] for b in plain)  # ... in fewer padded positions
+    # the worker queue is raised to hold a whole window (5 batches x 4 samples), stream order keeps it
+    assert _streams(tmp_path, monkeypatch, buckets=5)().loader.config.prefetch == 20
+    assert _streams(tmp_path, monkeypatch, buckets=1)().loader.config.prefetch == 2
+
+
+def test_length_buckets_resume_mid_window_exactly(tmp_path, monkeypatch):
+    make = _streams(tmp_path, monkeypatch, buckets=5)
+    full = _drain(make())
+    first = make()
+    head = [first.next_batch()[1] for _ in range(3)]  # 3 of the first window's 5 batches
+    state = first.state_dict()
+    assert state["served"] == 3 and state["buckets"] == 5
+    first.close()
+    resumed = make()
+    resumed.load_state_dict(state)
+    rest = _drain(resumed)
+    assert head + [keys for keys, _, _ in rest] == [keys for keys, _, _ in full]
+    # at a window boundary the state is the plain loader position
+    again = make()
+    for _ in range(5):
+        again.next_batch()
+    assert "window" not in again.state_dict()
