@@ -27,4 +27,5 @@ test: install-dev
 demo: install
 	$(BIN)/molmo predict examples/shapes/circles.png "How many circles are there?"
 	$(BIN)/molmo predict examples/shapes/orange-circle.png "What color is the circle?"
+	$(BIN)/molmo predict examples/shapes/number-78.png "What number is written in the image?"
 	$(BIN)/molmo predict examples/shapes/orange-circle.png "Point to the orange circle." --draw demo-pointing.png
