@@ -19,18 +19,18 @@ from molmo.config.recipe import load_train_recipe
 from molmo.train.loop import Trainer
 
 
-def measure(recipe_path: str, buckets: int, steps: int, warmup: int, extra: tuple[str, ...] = ()) -> dict[str, float]:
-    recipe = load_train_recipe(recipe_path, [f"data.length_buckets={buckets}", "logging.interval=100000", *extra])
+def measure(recipe_path: str, buckets: int, steps: int, warmup: int) -> dict[str, float]:
+    recipe = load_train_recipe(recipe_path, [f"data.length_buckets={buckets}", "logging.interval=100000"])
     recipe = recipe.model_copy(update={"model": recipe.model.model_copy(update={"vision_weights": None})})
     with tempfile.TemporaryDirectory() as out:
         trainer = Trainer(recipe, out, resume="none")
-        shapes: list[int] = []  # padded positions of every micro-batch handed out
+        padded: list[int] = []  # batch positions (real + padding) of every micro-batch handed out
         stream_next = trainer.data.next_batch
 
         def recording_next():
             item = stream_next()
             if item is not None:
-                shapes.append(int(item[0].input_ids.numel()))
+                padded.append(int(item[0].input_ids.numel()))
             return item
 
         trainer.data.next_batch = recording_next
@@ -39,13 +39,13 @@ def measure(recipe_path: str, buckets: int, steps: int, warmup: int, extra: tupl
             for i in range(warmup + steps):
                 if i == warmup:
                     t0, real = time.perf_counter(), 0
-                    del shapes[:]
-                trainer._data_wait, trainer.tokens_step = 0.0, 0
+                    del padded[:]
+                trainer._data_wait, trainer.tokens_step = 0.0, 0  # set by the run loop, which this bypasses
                 if trainer.train_step() is None:
                     raise SystemExit("the data ran out; use fewer --steps")
                 real += trainer.tokens_step
             seconds = time.perf_counter() - t0
-            positions = sum(shapes)
+            positions = sum(padded)
         finally:
             trainer.data.close()
     return {"padding": 1 - real / positions, "s_per_step": seconds / steps, "tokens_per_s": real / seconds}

@@ -12,6 +12,7 @@ from molmo.config.recipe import load_train_recipe
 from molmo.data.sample import DecodedSample
 from molmo.data.synth import synth_shapes
 from molmo.data.synth.shapes import make_sample
+from molmo.preprocess.collate import PAD_ID
 from molmo.preprocess.sequence import IGNORE_INDEX, IMAGE_SUBSEGMENT
 from molmo.train.data import BatchStream, SampleTransform, split_pairs
 from molmo.train.loop import train
@@ -104,7 +105,7 @@ def test_training_on_packed_dialogs(tmp_path, monkeypatch):
 
 
 def _streams(tmp_path, monkeypatch, buckets: int, n: int = 40):
-    """A (recipe, maker) pair: ``maker()`` builds a fresh 4-sample BatchStream over synth dialogs."""
+    """A maker: each call builds a fresh BatchStream of 4-sample batches over the same synth dialogs."""
     monkeypatch.chdir(ROOT)
     if not (tmp_path / "dialogs").exists():
         synth_shapes(tmp_path / "dialogs", n, seed=5, questions=3, shard_samples=20)
@@ -126,7 +127,7 @@ def _drain(stream: BatchStream) -> list[tuple[list[str], int, int]]:
     out = []
     while (item := stream.next_batch()) is not None:
         batch, keys = item
-        real = int((batch.input_ids != -1).sum())
+        real = int((batch.input_ids != PAD_ID).sum())
         out.append((keys, int(batch.input_ids.numel()), real))
     return out
 
