@@ -40,7 +40,6 @@ def measure(recipe_path: str, buckets: int, steps: int, warmup: int) -> dict[str
                 if i == warmup:
                     t0, real = time.perf_counter(), 0
                     del padded[:]
-                trainer._data_wait, trainer.tokens_step = 0.0, 0  # set by the run loop, which this bypasses
                 if trainer.train_step() is None:
                     raise SystemExit("the data ran out; use fewer --steps")
                 real += trainer.tokens_step

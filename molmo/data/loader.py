@@ -168,6 +168,11 @@ class _PositionStream(IterableDataset):
             return _Corrupt(f"{url}#{idx} ({sample.key})", f"transform failed: {type(e).__name__}: {e}")
 
 
+def loader_workers(config: DataConfig, workers: int | None = None) -> int:
+    """Worker processes a ``ShardLoader`` uses: the override if given, else ``config.workers`` (0 = inline)."""
+    return config.workers if workers is None else workers
+
+
 def _first(batch: Any) -> Any:
     return batch
 
@@ -194,7 +199,7 @@ class ShardLoader:
             raise UserError(f"rank {rank} is outside world size {world_size}")
         self.config, self.rank, self.world_size = config, rank, world_size
         self.transform, self.decode = transform, decode
-        self.workers = config.workers if workers is None else workers
+        self.workers = loader_workers(config, workers)
         resolved = {s.name: resolve_shards(s.paths) for s in config.sources}
         counts = {name: count_samples(refs) for name, refs in resolved.items()}
         rates = mixture_rates(config, {name: sum(c) for name, c in counts.items()})

@@ -15,7 +15,7 @@ import numpy as np
 
 from molmo.config.data import DataConfig
 from molmo.config.preprocess import PreprocessConfig
-from molmo.data.loader import ShardLoader
+from molmo.data.loader import ShardLoader, loader_workers
 from molmo.data.sample import IMAGE_TOKEN, DecodedSample
 from molmo.preprocess.batch import Batch
 from molmo.preprocess.preprocessor import Preprocessor
@@ -81,7 +81,7 @@ class BatchStream:
     def __init__(self, config: DataConfig, transform: SampleTransform, micro_batch_size: int,
                  rank: int, world_size: int, workers: int | None = None):
         if config.length_buckets > 1:  # the workers' queues must hold a window, or every window read stalls a step
-            n_workers = max(1, config.workers if workers is None else workers)
+            n_workers = max(1, loader_workers(config, workers))
             window = -(-config.length_buckets * micro_batch_size // n_workers)
             config = config.model_copy(update={"prefetch": max(config.prefetch, window)})
         self.loader = ShardLoader(config, rank=rank, world_size=world_size, transform=transform, workers=workers)

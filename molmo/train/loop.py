@@ -110,6 +110,8 @@ class Trainer:
         self.total_steps = total_steps(r, self.data.dataset_size, self.world)
         self.ckpt_root = self.plan.run_dir / "checkpoints"
         self.step, self.tokens, self.nan_steps = 0, 0, 0
+        self.tokens_step = 0  # attended positions of the last train_step (real tokens, not padding)
+        self._data_wait = 0.0  # seconds spent waiting on the data stream since the last log line
         self._resume(resume)
         self.autocast = r.engine.precision == "bf16"
 
@@ -164,6 +166,7 @@ class Trainer:
 
     def train_step(self) -> dict[str, float] | None:
         """Run one optimiser step; returns its metrics, or None when the data ran out."""
+        self.tokens_step = 0
         batches = self._micro_batches()
         local = sum(float(b.loss_mask.sum()) for b in batches) if batches is not None else 0.0
         agreed = eng.all_reduce_sum(torch.tensor([0.0 if batches is not None else 1.0, local], dtype=torch.float64))
@@ -238,11 +241,9 @@ class Trainer:
         exit_code, last_ckpt = 0, None
         window: list[dict[str, float]] = []
         t_window, tokens_window = time.perf_counter(), 0
-        self._data_wait = 0.0
         try:
             with PreemptionFlag() as flag:
                 while not self._done():
-                    self.tokens_step = 0
                     metrics = self.train_step()
                     if metrics is None:
                         console.message("data exhausted")
