@@ -72,6 +72,9 @@ def synth_shapes(
         1, "--questions", help="Questions per scene: >1 writes multi-turn dialogs (train split only)."
     ),
     max_shapes: int = typer.Option(6, "--max-shapes", help="At most this many shapes per scene (1-6; e.g. 2 for an easy curriculum)."),
+    min_shapes: int = typer.Option(
+        1, "--min-shapes", help="At least this many shapes per scene (1 to --max-shapes; e.g. 4 for crowded scenes)."
+    ),
     json_out: bool = JsonOption,
 ) -> None:
     """Generate the tiny-shapes world (caption, color, count, point and read questions)."""
@@ -82,7 +85,7 @@ def synth_shapes(
     with _progress("synth shapes") as cb:
         manifest = run(
             dst, n, seed=seed, split=split, shard_samples=shard_samples, overwrite=overwrite, progress=cb,
-            questions=questions, max_shapes=max_shapes,
+            questions=questions, max_shapes=max_shapes, min_shapes=min_shapes,
             tasks=tuple(t.strip() for t in tasks.split(",") if t.strip()) if tasks is not None else None,
         )
     result = {

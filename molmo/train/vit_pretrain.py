@@ -9,7 +9,10 @@ run then starts from it with ``[model] vision_weights`` (see ``recipes/tiny-shap
     scenes (synth, drawn on the fly) -> crops       (N crops, P, patch_dim)   the model's preprocessor
         -> image_vit.forward_features                (N, P, F)                 the connector's input
         -> one linear head per label kind            (N, P, n_classes)         molmo.data.synth.patch_labels
+        -> optional linear regressions               (N, P, 2)                 the patch's own position
+                                                                               and its shape's answer point
     loss = weighted mean over heads of cross-entropy ("none" class: ``none_weight``, digit head: ``digit_weight``)
+           and of the regressions' smooth-L1 (``coord_weight``, ``centre_weight``)
 
 Writes ``OUT/model.safetensors`` (``vision_backbone.image_vit.*`` keys, loadable as vision weights)
 and ``OUT/vit_pretrain.json`` (settings, vision config, held-out accuracies), atomically.
@@ -33,7 +36,7 @@ from molmo.config.base import StrictModel
 from molmo.config.preprocess import PreprocessConfig
 from molmo.config.train import CosineSchedule
 from molmo.config.vision import VisionConfig
-from molmo.data.synth.patch_labels import HEADS, patch_labels, patch_positions
+from molmo.data.synth.patch_labels import HEADS, dense_targets, patch_positions
 from molmo.data.synth.render import render_scene
 from molmo.data.synth.shapes import MAX_SHAPES, make_scene
 from molmo.errors import UserError
@@ -59,6 +62,10 @@ class VitPretrainConfig(StrictModel):
         0.0, ge=0, description="Weight of a per-patch regression of the patch's own position in image percent "
         "(what point answers are written in); 0 = no coordinate head.",
     )
+    centre_weight: float = Field(
+        0.0, ge=0, description="Weight of a per-patch regression of the answer point (image percent) of the "
+        "shape covering the patch, finer than the patch grid; 0 = no centre head.",
+    )
     min_cover: float = Field(0.15, gt=0, le=1, description="Patch fraction an object must cover to label it.")
     max_shapes: int = Field(MAX_SHAPES, ge=1, le=MAX_SHAPES, description="Shapes per scene: 1..max_shapes.")
     number_rate: float = Field(0.5, ge=0, le=1, description="Fraction of scenes with a drawn number.")
@@ -72,40 +79,50 @@ class VitPretrainConfig(StrictModel):
 class DenseHeads(nn.Module):
     """One linear classifier per label kind on the ViT's connector features: (N, P, F) -> {head: (N, P, C)}."""
 
-    def __init__(self, feature_dim: int, coords: bool = False) -> None:
+    def __init__(self, feature_dim: int, regressions: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.heads = nn.ModuleDict({name: nn.Linear(feature_dim, len(classes)) for name, classes in HEADS.items()})
-        self.coords = nn.Linear(feature_dim, 2) if coords else None  # (x, y) in units of 10 % of the image
+        # (x, y) in units of 10 % of the image, one linear map per regression target
+        self.regressions = nn.ModuleDict({name: nn.Linear(feature_dim, 2) for name in regressions})
 
     def forward(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
         out = {name: head(features) for name, head in self.heads.items()}
-        if self.coords is not None:
-            out[COORDS] = self.coords(features)
+        out.update({name: head(features) for name, head in self.regressions.items()})
         return out
 
 
-#: the coordinate head's key in logits/labels: (N, P, 2) positions, with ``COORDS + "_valid"`` (N, P).
-COORDS = "coords"
+#: regression keys in logits/labels: (N, P, 2) positions, each with ``KEY + "_valid"`` (N, P).
+COORDS = "coords"    # the patch's own position
+CENTRES = "centres"  # the answer point of the shape covering the patch
+
+
+def regression_weights(cfg: VitPretrainConfig) -> dict[str, float]:
+    """The regression heads that are on, with their loss weights."""
+    return {name: w for name, w in ((COORDS, cfg.coord_weight), (CENTRES, cfg.centre_weight)) if w > 0}
 
 
 def scene_batch(
     seeds: list[str], preprocess: PreprocessConfig, cfg: VitPretrainConfig
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Draw, render and label one scene per seed string: crops ``(N, P, patch_dim)`` and labels
-    ``{head: (N, P)}``, plus ``coords`` ``(N, P, 2)`` / ``coords_valid`` ``(N, P)`` when the coordinate
-    head is on (N = total crops; every crop is an independent ViT input)."""
-    coords = cfg.coord_weight > 0
-    crops, labels = [], {name: [] for name in (*HEADS, *((COORDS, COORDS + "_valid") if coords else ()))}
+    ``{head: (N, P)}``, plus ``coords`` / ``centres`` ``(N, P, 2)`` with ``*_valid`` ``(N, P)`` for each
+    regression head that is on (N = total crops; every crop is an independent ViT input)."""
+    regressions = regression_weights(cfg)
+    crops, labels = [], {name: [] for name in (*HEADS, *regressions, *(k + "_valid" for k in regressions))}
     for s in seeds:
         rng = random.Random(s)
         scene = make_scene(rng, rng.randint(1, cfg.max_shapes), with_number=rng.random() < cfg.number_rate)
         crops.append(image_crops(np.asarray(render_scene(scene)), preprocess).crops)
-        for name, value in patch_labels(scene, preprocess, cfg.min_cover).items():
+        classes, centres = dense_targets(scene, preprocess, cfg.min_cover)
+        for name, value in classes.items():
             labels[name].append(value)
-        if coords:
-            xy, valid = patch_positions(scene.width, scene.height, preprocess)
-            labels[COORDS].append(xy / 10.0)
-            labels[COORDS + "_valid"].append(valid)
+        for name in regressions:
+            if name == COORDS:
+                xy, valid = patch_positions(scene.width, scene.height, preprocess)
+            else:
+                xy, valid = centres
+            labels[name].append(xy / 10.0)
+            labels[name + "_valid"].append(valid)
     x = torch.from_numpy(np.concatenate(crops))
     return x, {name: torch.from_numpy(np.concatenate(v)) for name, v in labels.items()}
 
@@ -128,12 +145,14 @@ def dense_loss(
 ) -> torch.Tensor:
     """Weighted mean over heads of the class-weighted patch cross-entropy."""
     total, norm = 0.0, 0.0
-    if COORDS in logits:
-        valid = labels[COORDS + "_valid"]
-        err = nn.functional.smooth_l1_loss(logits[COORDS].float()[valid], labels[COORDS][valid])
-        total, norm = cfg.coord_weight * err, cfg.coord_weight
+    regressions = regression_weights(cfg)
+    for name, weight in regressions.items():
+        valid = labels[name + "_valid"]
+        if valid.any():  # a batch of empty scenes has no shape patches to regress
+            err = nn.functional.smooth_l1_loss(logits[name].float()[valid], labels[name][valid])
+            total, norm = total + weight * err, norm + weight
     for name, lg in logits.items():
-        if name == COORDS:
+        if name in regressions:
             continue
         weight = torch.ones(lg.shape[-1], device=lg.device)
         weight[0] = cfg.none_weight
@@ -156,12 +175,12 @@ def evaluate(
     out = {"eval_loss": round(dense_loss(logits, {k: v.to(cfg.device) for k, v in labels.items()}, cfg).item(), 4)}
     empty = torch.ones_like(labels["kind"], dtype=torch.bool)
     correct_empty = torch.ones_like(empty)
-    if COORDS in logits:
-        valid = labels[COORDS + "_valid"].to(logits[COORDS].device)
-        diff = (logits[COORDS].float() - labels[COORDS].to(valid.device)).abs()[valid]
-        out["coord_mae_pct"] = round(10.0 * diff.mean().item(), 3)
+    for name in regression_weights(cfg):
+        valid = labels[name + "_valid"].to(logits[name].device)
+        diff = (logits[name].float() - labels[name].to(valid.device)).abs()[valid]
+        out[f"{name.rstrip('s')}_mae_pct"] = round(10.0 * diff.mean().item(), 3) if valid.any() else float("nan")
     for name, lg in logits.items():
-        if name == COORDS:
+        if name in regression_weights(cfg):
             continue
         y = labels[name].to(lg.device)
         pred = lg.argmax(-1)
@@ -187,7 +206,7 @@ def pretrain_vit(
     torch.manual_seed(cfg.seed)
     vit = VisionTransformer(vision).to(cfg.device)
     vit.reset_parameters()
-    heads = DenseHeads(vision.feature_dim, coords=cfg.coord_weight > 0).to(cfg.device)
+    heads = DenseHeads(vision.feature_dim, regressions=tuple(regression_weights(cfg))).to(cfg.device)
     params = list(vit.parameters()) + list(heads.parameters())
     opt = torch.optim.AdamW(params, lr=cfg.lr, eps=1e-8, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(_SCHEDULE, s, cfg.warmup_steps, cfg.steps))

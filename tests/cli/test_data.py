@@ -135,3 +135,17 @@ def test_synth_max_shapes_option(tmp_path, cli):
     assert all(len(s.json["meta"]["scene"]["shapes"]) <= 2 for s in iter_samples(str(tmp_path / "d")))
     code, _, err = cli("data", "synth", "shapes", tmp_path / "e", "--n", "4", "--max-shapes", "9")
     assert code == 2 and "--max-shapes" in err
+
+
+def test_synth_min_shapes_option(tmp_path, cli):
+    from molmo.data.loader import iter_samples
+    from molmo.data.manifest import read_manifest
+
+    code, _, _ = cli("data", "synth", "shapes", tmp_path / "d", "--n", "4", "--questions", "3", "--min-shapes", "5")
+    assert code == 0
+    assert all(len(s.json["meta"]["scene"]["shapes"]) >= 5 for s in iter_samples(str(tmp_path / "d")))
+    assert read_manifest(tmp_path / "d").source["min_shapes"] == 5
+    code, _, _ = cli("data", "synth", "shapes", tmp_path / "f", "--n", "2")
+    assert code == 0 and "min_shapes" not in read_manifest(tmp_path / "f").source  # older sets still resume
+    code, _, err = cli("data", "synth", "shapes", tmp_path / "e", "--n", "4", "--min-shapes", "3", "--max-shapes", "2")
+    assert code == 2 and "--min-shapes" in err and len(err.strip().splitlines()) == 1

@@ -13,7 +13,7 @@ from molmo.checkpoint import iter_weights, save_weights
 from molmo.errors import UserError
 from molmo.train.loop import train
 from molmo.train.setup import VIT_PREFIX, plan
-from molmo.train.vit_pretrain import VitPretrainConfig, pretrain_vit
+from molmo.train.vit_pretrain import VitPretrainConfig, pretrain_vit, scene_batch
 
 from .debug_recipe import ROOT, recipe
 
@@ -86,6 +86,18 @@ def test_coordinate_head_reports_its_error(tmp_path):
     report = pretrain_vit(config.vision, preprocess, cfg, tmp_path / "vit", log=lambda _: None, workers=0)
     first, last = report["history"]
     assert 0 < last["coord_mae_pct"] < 100 and last["eval_loss"] != first["eval_loss"]
+
+
+def test_centre_head_trains_alongside_the_coordinate_head(tmp_path):
+    config, preprocess = recipe("model.preprocess.max_crops=1").model.resolve()
+    cfg = VitPretrainConfig(steps=2, batch_size=2, eval_every=2, eval_scenes=4, centre_weight=1.0, bf16=False)
+    report = pretrain_vit(config.vision, preprocess, cfg, tmp_path / "vit", log=lambda _: None, workers=0)
+    first, last = report["history"]
+    assert "coord_mae_pct" not in last and 0 < last["centre_mae_pct"] < 100
+    assert last["centre_mae_pct"] != first["centre_mae_pct"]
+    x, labels = scene_batch(["a", "b"], preprocess, cfg.model_copy(update={"coord_weight": 1.0}))
+    assert labels["centres"].shape == labels["coords"].shape == (*x.shape[:2], 2)
+    assert torch.equal(labels["centres_valid"], labels["kind"] > 0)
 
 
 def test_the_pretraining_script_lists_every_option(capsys):

@@ -23,6 +23,7 @@ def synth_shapes(
     tasks: tuple[str, ...] | None = None,
     questions: int = 1,
     max_shapes: int = MAX_SHAPES,
+    min_shapes: int = 1,
     shard_samples: int = 10_000,
     shard_size: int = 512 * 1024 * 1024,
     overwrite: bool = False,
@@ -45,6 +46,8 @@ def synth_shapes(
         raise UserError("--n must be at least 1")
     if not 1 <= max_shapes <= MAX_SHAPES:
         raise UserError(f"--max-shapes must be between 1 and {MAX_SHAPES}, not {max_shapes}")
+    if not 1 <= min_shapes <= max_shapes:
+        raise UserError(f"--min-shapes must be between 1 and --max-shapes ({max_shapes}), not {min_shapes}")
     if questions < 1:
         raise UserError("--questions must be at least 1")
     if questions > 1 and split != "train":
@@ -59,6 +62,8 @@ def synth_shapes(
         "tasks": list(tasks) if tasks is not None else None,
         "questions": questions,
         "max_shapes": max_shapes,
+        # only when set, so the manifests of sets written before the option still match on resume
+        **({"min_shapes": min_shapes} if min_shapes != 1 else {}),
         "shard_samples": shard_samples,
         "shard_size": shard_size,
     }
@@ -77,7 +82,7 @@ def synth_shapes(
         dst, f"shapes-{split}", shard_size, shard_samples, len(manifest.shards), on_shard
     ) as writer:
         for i in range(manifest.records_done, n):
-            s = make_sample(split, seed, i, tasks, questions, max_shapes)
+            s = make_sample(split, seed, i, tasks, questions, max_shapes, min_shapes)
             cursor["next"] = i
             writer.write(encode_fields(s.key, s.json, [(s.png, "png")]))
             if progress is not None:

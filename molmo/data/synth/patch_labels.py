@@ -12,6 +12,7 @@ covers); the normalisation is undone afterwards. Every crop mode and tiling ther
     scene (H, W)  -> objects    [(classes, bool mask (H, W))]  shapes and digit glyphs
                   -> coverage   (n_crops, n_patches, n_objects) fractions in [0, 1]
                   -> labels     {head: int (n_crops, n_patches)} class of the best object, 0 below ``min_cover``
+                  -> centres    (n_crops, n_patches, 2) the best shape's point in image percent (+ valid mask)
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from molmo.config.preprocess import PreprocessConfig
-from molmo.data.synth.render import COLORS, KINDS, number_box, shape_mask
+from molmo.data.synth.render import COLORS, KINDS, number_box, shape_mask, shape_point
 from molmo.data.synth.shapes import Scene
 from molmo.preprocess.crops import image_crops
 
@@ -74,22 +75,47 @@ def patch_coverage(masks: list[np.ndarray], config: PreprocessConfig) -> np.ndar
 def patch_labels(scene: Scene, config: PreprocessConfig, min_cover: float = 0.15) -> dict[str, np.ndarray]:
     """``{head: int64 (n_crops, n_patches)}``: the class of the object covering most of each patch,
     if it covers at least ``min_cover`` of it, else 0 ("none")."""
+    return dense_targets(scene, config, min_cover)[0]
+
+
+def patch_centres(scene: Scene, config: PreprocessConfig, min_cover: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
+    """Where the shape covering each patch points, in the units of Molmo's point answers.
+
+    Returns ``(xy, valid)``: ``xy`` float32 ``(n_crops, n_patches, 2)``, the answer point
+    (:func:`~molmo.data.synth.render.shape_point`, in percent of the image width/height) of the shape
+    covering most of the patch; ``valid`` bool ``(n_crops, n_patches)``, patches a shape covers at least
+    ``min_cover`` of (exactly the patches whose ``kind`` label is not "none"). Unlike
+    :func:`patch_positions`, every patch of one shape gets the same target: regressing it teaches the
+    ViT where the whole object is, finer than the patch grid it sits on.
+    """
+    return dense_targets(scene, config, min_cover)[1]
+
+
+def dense_targets(
+    scene: Scene, config: PreprocessConfig, min_cover: float = 0.15
+) -> tuple[dict[str, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """:func:`patch_labels` and :func:`patch_centres` of one scene from one coverage computation."""
     objects = instance_masks(scene)
-    if not objects:  # nothing drawn: every patch is "none" (the crop count still follows the image size)
-        shape = image_crops(np.zeros((scene.height, scene.width, 3), np.uint8), config).crops.shape[:2]
-        return {head: np.zeros(shape, dtype=np.int64) for head in HEADS}
-    coverage = patch_coverage([mask for _, mask in objects], config)  # (n_crops, n_patches, n_objects)
-    out = {}
+    if objects:
+        coverage = patch_coverage([mask for _, mask in objects], config)  # (n_crops, n_patches, n_objects)
+    else:  # nothing drawn: every patch is "none" (the crop count still follows the image size)
+        n_crops, n_patches = image_crops(np.zeros((scene.height, scene.width, 3), np.uint8), config).crops.shape[:2]
+        coverage = np.zeros((n_crops, n_patches, 0), dtype=np.float32)
+    labels = {}
     for head in HEADS:
         idx = [i for i, (classes, _) in enumerate(objects) if head in classes]
-        labels = np.zeros(coverage.shape[:2], dtype=np.int64)
+        out = np.zeros(coverage.shape[:2], dtype=np.int64)
         if idx:
             cov = coverage[..., idx]
-            best = cov.argmax(axis=-1)
-            cls = np.asarray([objects[i][0][head] for i in idx])[best]
-            labels = np.where(cov.max(axis=-1) >= min_cover, cls, 0).astype(np.int64)
-        out[head] = labels
-    return out
+            cls = np.asarray([objects[i][0][head] for i in idx])[cov.argmax(axis=-1)]
+            out = np.where(cov.max(axis=-1) >= min_cover, cls, 0).astype(np.int64)
+        labels[head] = out
+    if not scene.shapes:
+        return labels, (np.zeros((*coverage.shape[:2], 2), dtype=np.float32), np.zeros(coverage.shape[:2], dtype=bool))
+    shapes = coverage[..., : len(scene.shapes)]  # instance_masks lists the shapes first, in scene order
+    points = np.asarray([shape_point(s.kind, s.cx, s.cy, s.half) for s in scene.shapes], dtype=np.float32)
+    points = 100.0 * points / np.asarray([scene.width, scene.height], dtype=np.float32)
+    return labels, (points[shapes.argmax(axis=-1)], shapes.max(axis=-1) >= min_cover)
 
 
 def patch_positions(width: int, height: int, config: PreprocessConfig) -> tuple[np.ndarray, np.ndarray]:

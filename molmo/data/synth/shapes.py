@@ -281,9 +281,18 @@ class SynthSample:
     png: bytes
 
 
-def _cap_tag(max_shapes: int) -> str:
-    """'' for the default 1–6 shapes, else ``max<K>`` (in the sample's RNG seed string and key)."""
-    return "" if max_shapes == MAX_SHAPES else f"max{max_shapes}"
+def _cap_tag(max_shapes: int, min_shapes: int = 1) -> str:
+    """'' for the default 1–6 shapes, else ``min<J>`` / ``max<K>`` / ``min<J>max<K>`` (in the sample's
+    RNG seed string and key)."""
+    return ("" if min_shapes == 1 else f"min{min_shapes}") + ("" if max_shapes == MAX_SHAPES else f"max{max_shapes}")
+
+
+def check_shape_range(min_shapes: int, max_shapes: int) -> None:
+    """ValueError unless ``1 <= min_shapes <= max_shapes <= MAX_SHAPES``."""
+    if not 1 <= max_shapes <= MAX_SHAPES:
+        raise ValueError(f"max_shapes must be in 1..{MAX_SHAPES}, got {max_shapes}")
+    if not 1 <= min_shapes <= max_shapes:
+        raise ValueError(f"min_shapes must be in 1..max_shapes ({max_shapes}), got {min_shapes}")
 
 
 def _meta(split: str, seed: int, index: int, scene: Scene, **extra: Any) -> dict[str, Any]:
@@ -303,6 +312,7 @@ def make_sample(
     tasks: tuple[str, ...] | None = None,
     questions: int = 1,
     max_shapes: int = MAX_SHAPES,
+    min_shapes: int = 1,
 ) -> SynthSample:
     """Generate sample ``index`` of the ``(split, seed)`` stream (deterministic, order-independent).
 
@@ -310,18 +320,18 @@ def make_sample(
     grounding warm-up on ``("color", "caption", "read")``; None = every task (the default stream).
     ``questions > 1`` makes a multi-turn dialog about one scene instead (train split only, see
     :func:`make_dialog`). ``max_shapes`` caps the 1–6 shapes per scene (e.g. 2 for an easy
-    curriculum source); the default stream is unchanged by it.
+    curriculum source) and ``min_shapes`` raises its floor (e.g. 4 for a crowded source, where one
+    kind is often there 3+ times); the default stream is unchanged by either.
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    if not 1 <= max_shapes <= MAX_SHAPES:
-        raise ValueError(f"max_shapes must be in 1..{MAX_SHAPES}, got {max_shapes}")
+    check_shape_range(min_shapes, max_shapes)
     if questions > 1:
-        return make_dialog(split, seed, index, tasks, questions, max_shapes)
+        return make_dialog(split, seed, index, tasks, questions, max_shapes, min_shapes)
     weights = TASK_WEIGHTS if tasks is None else {t: TASK_WEIGHTS[t] for t in tasks}
     rng = random.Random(f"shapes/{split}/{seed}/{index}" + ("" if tasks is None else "/" + ",".join(sorted(tasks))))
     task = rng.choices(list(weights), weights=list(weights.values()))[0]
-    scene = make_scene(rng, rng.randint(1, max_shapes), with_number=task == "read" or rng.random() < 0.25)
+    scene = make_scene(rng, rng.randint(min_shapes, max_shapes), with_number=task == "read" or rng.random() < 0.25)
     style, question, answer, refs = ask(rng, scene, task, eval_refs=split == "eval")
     obj: dict[str, Any] = {
         "messages": [{"role": "user", "content": question}, {"role": "assistant", "content": answer}],
@@ -331,12 +341,18 @@ def make_sample(
     }
     if split == "eval":
         obj["refs"] = {"answers": [answer], **refs}
-    tag = _cap_tag(max_shapes)
+    tag = _cap_tag(max_shapes, min_shapes)
     return SynthSample(key=f"shapes-s{seed}-{split}{'-' + tag if tag else ''}-{index:07d}", json=obj, png=_png(scene))
 
 
 def make_dialog(
-    split: str, seed: int, index: int, tasks: tuple[str, ...] | None, questions: int, max_shapes: int = MAX_SHAPES
+    split: str,
+    seed: int,
+    index: int,
+    tasks: tuple[str, ...] | None,
+    questions: int,
+    max_shapes: int = MAX_SHAPES,
+    min_shapes: int = 1,
 ) -> SynthSample:
     """A training sample with up to ``questions`` question/answer turns about one scene.
 
@@ -347,9 +363,9 @@ def make_dialog(
     if split != "train":
         raise ValueError("multi-question dialogs are for the train split (eval samples need one question and refs)")
     chosen = tuple(TASK_WEIGHTS) if tasks is None else tasks
-    tag = _cap_tag(max_shapes)
+    tag = _cap_tag(max_shapes, min_shapes)
     rng = random.Random(f"shapes/dialog/{split}/{seed}/{index}/{questions}/" + ",".join(sorted(chosen)) + (f"/{tag}" if tag else ""))
-    scene = make_scene(rng, rng.randint(1, max_shapes), with_number=rng.random() < 0.5)
+    scene = make_scene(rng, rng.randint(min_shapes, max_shapes), with_number=rng.random() < 0.5)
     turns = ask_dialog(rng, scene, chosen, questions)
     messages: list[dict[str, str]] = []
     for _, question, answer in turns:

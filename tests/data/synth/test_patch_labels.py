@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from molmo.config.preprocess import PreprocessConfig, StretchResize
-from molmo.data.synth.patch_labels import HEADS, patch_labels, patch_positions
+from molmo.data.synth.patch_labels import HEADS, dense_targets, patch_centres, patch_labels, patch_positions
 from molmo.data.synth.render import COLORS, render_scene
 from molmo.data.synth.shapes import Number, Scene, Shape
 from molmo.preprocess.crops import image_crops
@@ -84,3 +84,26 @@ def test_patch_positions_of_a_stretched_image_are_the_crop_grid():
     grid = xy[0].reshape(16, 16, 2)
     assert np.allclose(grid[0, 0], [3.125, 3.125], atol=0.01) and np.allclose(grid[15, 15], [96.875, 96.875], atol=0.01)
     assert np.allclose(grid[5, 9], [100 * (9 * 14 + 7) / 224, 100 * (5 * 14 + 7) / 224], atol=0.01)
+
+
+def test_patch_centres_give_every_patch_of_a_shape_its_answer_point():
+    square = Shape("square", "blue", cx=70, cy=42, half=27)
+    triangle = Shape("triangle", "red", cx=168, cy=150, half=30)  # answer point: the centroid, 10 px lower
+    scene = Scene(448, 224, "white", shapes=[square, triangle], number=Number("7", x=300, y=20, scale=4, ink=(0, 0, 0)))
+    xy, valid = patch_centres(scene, RESIZE)
+    labels = patch_labels(scene, RESIZE)
+    assert xy.shape == (1, 256, 2) and np.array_equal(valid, labels["kind"] > 0)  # digits are not shapes
+    is_square = labels["kind"][0] == HEADS["kind"].index("square")
+    is_triangle = labels["kind"][0] == HEADS["kind"].index("triangle")
+    assert is_square.sum() >= 4 and is_triangle.sum() >= 4
+    assert np.allclose(xy[0, is_square], [100 * 70 / 448, 100 * 42 / 224], atol=1e-4)
+    assert np.allclose(xy[0, is_triangle], [100 * 168 / 448, 100 * 160 / 224], atol=1e-4)
+    classes, (xy2, valid2) = dense_targets(scene, RESIZE)
+    assert all(np.array_equal(classes[h], labels[h]) for h in HEADS)
+    assert np.array_equal(xy2, xy) and np.array_equal(valid2, valid)
+
+
+def test_patch_centres_of_scenes_without_shapes_are_all_invalid():
+    for scene in (Scene(300, 120, "gray"), Scene(224, 224, "white", number=Number("38", 14, 112, 4, (0, 0, 0)))):
+        xy, valid = patch_centres(scene, RESIZE)
+        assert xy.shape == (1, 256, 2) and not valid.any()

@@ -10,7 +10,7 @@ from PIL import Image
 from molmo.data.masks import rle_contains
 from molmo.data.synth import synth_shapes
 from molmo.data.synth.render import KINDS, PLURALS, number_box
-from molmo.data.synth.shapes import NUMBER_MIN, SHAPE_MIN, format_points, make_sample
+from molmo.data.synth.shapes import MAX_SHAPES, NUMBER_MIN, SHAPE_MIN, format_points, make_sample
 from molmo.preprocess.points import parse_count, parse_points
 
 N = 150
@@ -207,3 +207,20 @@ def test_max_shapes_caps_scenes_without_changing_the_default_stream():
     for bad in (0, 7):
         with pytest.raises(ValueError, match="max_shapes"):
             make_sample("train", 0, 0, max_shapes=bad)
+
+
+def test_min_shapes_crowds_scenes_without_changing_the_default_stream():
+    def n_shapes(sample):
+        return len(sample.json["meta"]["scene"]["shapes"])
+
+    crowded = [make_sample("train", 2, i, questions=4, min_shapes=4) for i in range(40)]
+    assert all(4 <= n_shapes(s) <= MAX_SHAPES for s in crowded)  # (placement can fail in a tiny image; not in these)
+    assert all(n_shapes(make_sample("eval", 2, i, min_shapes=3, max_shapes=3)) == 3 for i in range(10))
+    assert make_sample("eval", 3, 7, min_shapes=1).json == make_sample("eval", 3, 7).json
+    keys = {make_sample("train", 3, 7, **kw).key for kw in ({}, {"min_shapes": 4}, {"max_shapes": 5}, {"min_shapes": 4, "max_shapes": 5})}
+    assert len(keys) == 4
+    counts = [len(s.json["messages"]) for s in crowded]
+    assert min(counts) == max(counts) == 8
+    for bad in ({"min_shapes": 0}, {"min_shapes": 3, "max_shapes": 2}):
+        with pytest.raises(ValueError, match="min_shapes"):
+            make_sample("train", 0, 0, **bad)
