@@ -145,15 +145,13 @@ def dense_loss(
 ) -> torch.Tensor:
     """Weighted mean over heads of the class-weighted patch cross-entropy."""
     total, norm = 0.0, 0.0
-    regressions = regression_weights(cfg)
-    for name, weight in regressions.items():
+    for name, weight in regression_weights(cfg).items():
         valid = labels[name + "_valid"]
         if valid.any():  # a batch of empty scenes has no shape patches to regress
             err = nn.functional.smooth_l1_loss(logits[name].float()[valid], labels[name][valid])
             total, norm = total + weight * err, norm + weight
-    for name, lg in logits.items():
-        if name in regressions:
-            continue
+    for name in HEADS:
+        lg = logits[name]
         weight = torch.ones(lg.shape[-1], device=lg.device)
         weight[0] = cfg.none_weight
         ce = nn.functional.cross_entropy(lg.float().reshape(-1, lg.shape[-1]), labels[name].reshape(-1), weight=weight)
@@ -179,9 +177,8 @@ def evaluate(
         valid = labels[name + "_valid"].to(logits[name].device)
         diff = (logits[name].float() - labels[name].to(valid.device)).abs()[valid]
         out[f"{name.rstrip('s')}_mae_pct"] = round(10.0 * diff.mean().item(), 3) if valid.any() else float("nan")
-    for name, lg in logits.items():
-        if name in regression_weights(cfg):
-            continue
+    for name in HEADS:
+        lg = logits[name]
         y = labels[name].to(lg.device)
         pred = lg.argmax(-1)
         fg = y > 0
