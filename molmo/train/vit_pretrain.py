@@ -11,8 +11,11 @@ run then starts from it with ``[model] vision_weights`` (see ``recipes/tiny-shap
         -> one linear head per label kind            (N, P, n_classes)         molmo.data.synth.patch_labels
         -> optional linear regressions               (N, P, 2)                 the patch's own position
                                                                                and its shape's answer point
-    loss = weighted mean over heads of cross-entropy ("none" class: ``none_weight``, digit head: ``digit_weight``)
-           and of the regressions' smooth-L1 (``coord_weight``, ``centre_weight``)
+        -> optional answer-digit classifier          (N, P, 4, 10)             that point's x/y tens and
+                                                                               units digits
+    loss = weighted mean over heads of cross-entropy ("none" class: ``none_weight``, digit head: ``digit_weight``),
+           of the regressions' smooth-L1 (``coord_weight``, ``centre_weight``) and of the answer-digit
+           cross-entropy on the patches a shape covers (``centre_digit_weight``)
 
 Writes ``OUT/model.safetensors`` (``vision_backbone.image_vit.*`` keys, loadable as vision weights)
 and ``OUT/vit_pretrain.json`` (settings, vision config, held-out accuracies), atomically.
@@ -36,7 +39,7 @@ from molmo.config.base import StrictModel
 from molmo.config.preprocess import PreprocessConfig
 from molmo.config.train import CosineSchedule
 from molmo.config.vision import VisionConfig
-from molmo.data.synth.patch_labels import HEADS, dense_targets, patch_positions
+from molmo.data.synth.patch_labels import HEADS, answer_digits, dense_targets, patch_positions
 from molmo.data.synth.render import render_scene
 from molmo.data.synth.shapes import MAX_SHAPES, make_scene
 from molmo.errors import UserError
@@ -66,6 +69,10 @@ class VitPretrainConfig(StrictModel):
         0.0, ge=0, description="Weight of a per-patch regression of the answer point (image percent) of the "
         "shape covering the patch, finer than the patch grid; 0 = no centre head.",
     )
+    centre_digit_weight: float = Field(
+        0.0, ge=0, description="Weight of a per-patch classification of the tens and units digits (x and y) "
+        "of the answer point of the shape covering the patch, the digits a point answer writes; 0 = off.",
+    )
     min_cover: float = Field(0.15, gt=0, le=1, description="Patch fraction an object must cover to label it.")
     max_shapes: int = Field(MAX_SHAPES, ge=1, le=MAX_SHAPES, description="Shapes per scene: 1..max_shapes.")
     number_rate: float = Field(0.5, ge=0, le=1, description="Fraction of scenes with a drawn number.")
@@ -79,21 +86,27 @@ class VitPretrainConfig(StrictModel):
 class DenseHeads(nn.Module):
     """One linear classifier per label kind on the ViT's connector features: (N, P, F) -> {head: (N, P, C)}."""
 
-    def __init__(self, feature_dim: int, regressions: tuple[str, ...] = ()) -> None:
+    def __init__(self, feature_dim: int, regressions: tuple[str, ...] = (), answer_digits: bool = False) -> None:
         super().__init__()
         self.heads = nn.ModuleDict({name: nn.Linear(feature_dim, len(classes)) for name, classes in HEADS.items()})
         # (x, y) in units of 10 % of the image, one linear map per regression target
         self.regressions = nn.ModuleDict({name: nn.Linear(feature_dim, 2) for name in regressions})
+        # 4 digit positions (x tens, x units, y tens, y units) x 10 digits
+        self.answer_digits = nn.Linear(feature_dim, 4 * 10) if answer_digits else None
 
     def forward(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
         out = {name: head(features) for name, head in self.heads.items()}
         out.update({name: head(features) for name, head in self.regressions.items()})
+        if self.answer_digits is not None:
+            out[DIGITS] = self.answer_digits(features).unflatten(-1, (4, 10))  # (N, P, 4, 10)
         return out
 
 
 #: regression keys in logits/labels: (N, P, 2) positions, each with ``KEY + "_valid"`` (N, P).
 COORDS = "coords"    # the patch's own position
 CENTRES = "centres"  # the answer point of the shape covering the patch
+#: answer-digit key: (N, P, 4) digits of the centre (logits (N, P, 4, 10)), valid where ``centres_valid``.
+DIGITS = "centre_digits"
 
 
 def regression_weights(cfg: VitPretrainConfig) -> dict[str, float]:
@@ -106,9 +119,13 @@ def scene_batch(
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Draw, render and label one scene per seed string: crops ``(N, P, patch_dim)`` and labels
     ``{head: (N, P)}``, plus ``coords`` / ``centres`` ``(N, P, 2)`` with ``*_valid`` ``(N, P)`` for each
-    regression head that is on (N = total crops; every crop is an independent ViT input)."""
-    regressions = regression_weights(cfg)
-    crops, labels = [], {name: [] for name in (*HEADS, *regressions, *(k + "_valid" for k in regressions))}
+    regression head that is on, and ``centre_digits`` ``(N, P, 4)`` (with ``centres``) for the
+    answer-digit head (N = total crops; every crop is an independent ViT input)."""
+    digits = cfg.centre_digit_weight > 0
+    dense = tuple(regression_weights(cfg))  # the point targets (the digits are read off the centres)
+    if digits and CENTRES not in dense:
+        dense += (CENTRES,)
+    crops, labels = [], {name: [] for name in (*HEADS, *dense, *(k + "_valid" for k in dense), *((DIGITS,) * digits))}
     for s in seeds:
         rng = random.Random(s)
         scene = make_scene(rng, rng.randint(1, cfg.max_shapes), with_number=rng.random() < cfg.number_rate)
@@ -116,13 +133,15 @@ def scene_batch(
         classes, centres = dense_targets(scene, preprocess, cfg.min_cover)
         for name, value in classes.items():
             labels[name].append(value)
-        for name in regressions:
+        for name in dense:
             if name == COORDS:
                 xy, valid = patch_positions(scene.width, scene.height, preprocess)
             else:
                 xy, valid = centres
             labels[name].append(xy / 10.0)
             labels[name + "_valid"].append(valid)
+        if digits:
+            labels[DIGITS].append(answer_digits(centres[0]))
     x = torch.from_numpy(np.concatenate(crops))
     return x, {name: torch.from_numpy(np.concatenate(v)) for name, v in labels.items()}
 
@@ -150,6 +169,11 @@ def dense_loss(
         if valid.any():  # a batch of empty scenes has no shape patches to regress
             err = nn.functional.smooth_l1_loss(logits[name].float()[valid], labels[name][valid])
             total, norm = total + weight * err, norm + weight
+    if cfg.centre_digit_weight > 0:
+        valid = labels[CENTRES + "_valid"]
+        if valid.any():
+            ce = nn.functional.cross_entropy(logits[DIGITS].float()[valid].reshape(-1, 10), labels[DIGITS][valid].reshape(-1))
+            total, norm = total + cfg.centre_digit_weight * ce, norm + cfg.centre_digit_weight
     for name in HEADS:
         lg = logits[name]
         weight = torch.ones(lg.shape[-1], device=lg.device)
@@ -177,6 +201,12 @@ def evaluate(
         valid = labels[name + "_valid"].to(logits[name].device)
         diff = (logits[name].float() - labels[name].to(valid.device)).abs()[valid]
         out[f"{name.rstrip('s')}_mae_pct"] = round(10.0 * diff.mean().item(), 3) if valid.any() else float("nan")
+    if cfg.centre_digit_weight > 0:
+        valid = labels[CENTRES + "_valid"].to(logits[DIGITS].device)
+        hit = (logits[DIGITS].argmax(-1) == labels[DIGITS].to(valid.device))[valid]  # (n_valid, 4)
+        for col, place in ((0, "tens"), (1, "units")):  # x and y together
+            out[f"centre_{place}_acc"] = (round(hit[:, [col, col + 2]].float().mean().item(), 4)
+                                          if valid.any() else float("nan"))
     for name in HEADS:
         lg = logits[name]
         y = labels[name].to(lg.device)
@@ -203,7 +233,8 @@ def pretrain_vit(
     torch.manual_seed(cfg.seed)
     vit = VisionTransformer(vision).to(cfg.device)
     vit.reset_parameters()
-    heads = DenseHeads(vision.feature_dim, regressions=tuple(regression_weights(cfg))).to(cfg.device)
+    heads = DenseHeads(vision.feature_dim, regressions=tuple(regression_weights(cfg)),
+                       answer_digits=cfg.centre_digit_weight > 0).to(cfg.device)
     params = list(vit.parameters()) + list(heads.parameters())
     opt = torch.optim.AdamW(params, lr=cfg.lr, eps=1e-8, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(_SCHEDULE, s, cfg.warmup_steps, cfg.steps))

@@ -10,10 +10,11 @@ import torch
 
 import molmo
 from molmo.checkpoint import iter_weights, save_weights
+from molmo.data.synth.patch_labels import HEADS, answer_digits
 from molmo.errors import UserError
 from molmo.train.loop import train
 from molmo.train.setup import VIT_PREFIX, plan
-from molmo.train.vit_pretrain import VitPretrainConfig, pretrain_vit, scene_batch
+from molmo.train.vit_pretrain import VitPretrainConfig, dense_loss, pretrain_vit, scene_batch
 
 from .debug_recipe import ROOT, recipe
 
@@ -98,6 +99,31 @@ def test_centre_head_trains_alongside_the_coordinate_head(tmp_path):
     x, labels = scene_batch(["a", "b"], preprocess, cfg.model_copy(update={"coord_weight": 1.0}))
     assert labels["centres"].shape == labels["coords"].shape == (*x.shape[:2], 2)
     assert torch.equal(labels["centres_valid"], labels["kind"] > 0)
+
+
+def test_answer_digit_head_trains_on_the_centre_digits(tmp_path):
+    config, preprocess = recipe("model.preprocess.max_crops=1").model.resolve()
+    cfg = VitPretrainConfig(steps=4, batch_size=2, eval_every=4, eval_scenes=4, centre_digit_weight=1.0, bf16=False)
+    report = pretrain_vit(config.vision, preprocess, cfg, tmp_path / "vit", log=lambda _: None, workers=0)
+    first, last = report["history"]
+    assert "centre_mae_pct" not in last  # digits without the regression
+    assert 0 <= last["centre_tens_acc"] <= 1 and 0 <= last["centre_units_acc"] <= 1
+    assert last["eval_loss"] != first["eval_loss"]
+    x, labels = scene_batch(["a", "b"], preprocess, cfg)
+    digits, valid = labels["centre_digits"], labels["centres_valid"]
+    assert digits.shape == (*x.shape[:2], 4) and digits.dtype == torch.int64 and valid.any()
+    assert torch.equal(valid, labels["kind"] > 0)
+    assert torch.equal(digits, torch.from_numpy(answer_digits(10.0 * labels["centres"].numpy())))
+    # the loss counts the digits on shape patches only, as a cross-entropy over 10 classes
+    n, p = x.shape[:2]
+    logits = {name: torch.zeros(n, p, len(classes)) for name, classes in HEADS.items()}
+    right = 20.0 * torch.nn.functional.one_hot(digits, 10).float()
+    off = right.clone()
+    off[~valid] = torch.roll(right[~valid], 1, dims=-1)  # wrong digits where no shape is: no effect
+    base = dense_loss({**logits, "centre_digits": right}, labels, cfg)
+    assert torch.isclose(dense_loss({**logits, "centre_digits": off}, labels, cfg), base)
+    wrong = torch.roll(right, 1, dims=-1)
+    assert dense_loss({**logits, "centre_digits": wrong}, labels, cfg) > base + 4.0  # margin 20, one head of four
 
 
 def test_the_pretraining_script_lists_every_option(capsys):

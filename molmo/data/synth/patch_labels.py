@@ -13,6 +13,7 @@ covers); the normalisation is undone afterwards. Every crop mode and tiling ther
                   -> coverage   (n_crops, n_patches, n_objects) fractions in [0, 1]
                   -> labels     {head: int (n_crops, n_patches)} class of the best object, 0 below ``min_cover``
                   -> centres    (n_crops, n_patches, 2) the best shape's point in image percent (+ valid mask)
+                  -> digits     (n_crops, n_patches, 4) that point's tens/units digits as written in answers
 """
 
 from __future__ import annotations
@@ -116,6 +117,18 @@ def dense_targets(
     points = np.asarray([shape_point(s.kind, s.cx, s.cy, s.half) for s in scene.shapes], dtype=np.float32)
     points = 100.0 * points / np.asarray([scene.width, scene.height], dtype=np.float32)
     return labels, (points[shapes.argmax(axis=-1)], shapes.max(axis=-1) >= min_cover)
+
+
+def answer_digits(points: np.ndarray) -> np.ndarray:
+    """The tens and units digits of point coordinates as a Molmo point answer writes them.
+
+    ``points`` float ``(..., 2)`` in image percent -> int64 ``(..., 4)``: x tens, x units, y tens,
+    y units of the value rounded to one decimal (``f"{v:.1f}"``; 100.0, drawn only on the last
+    pixel, counts as 99). What a decoder must copy out of a patch to write ``x="31.2"``.
+    """
+    tenths = np.clip(np.rint(np.asarray(points, dtype=np.float64) * 10.0), 0, 999).astype(np.int64)
+    whole = tenths // 10  # 0..99
+    return np.stack([whole[..., 0] // 10, whole[..., 0] % 10, whole[..., 1] // 10, whole[..., 1] % 10], axis=-1)
 
 
 def patch_positions(width: int, height: int, config: PreprocessConfig) -> tuple[np.ndarray, np.ndarray]:

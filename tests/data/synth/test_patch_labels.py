@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from molmo.config.preprocess import PreprocessConfig, StretchResize
-from molmo.data.synth.patch_labels import HEADS, dense_targets, patch_centres, patch_labels, patch_positions
+from molmo.data.synth.patch_labels import (
+    HEADS,
+    answer_digits,
+    dense_targets,
+    patch_centres,
+    patch_labels,
+    patch_positions,
+)
 from molmo.data.synth.render import COLORS, render_scene
 from molmo.data.synth.shapes import Number, Scene, Shape
 from molmo.preprocess.crops import image_crops
@@ -107,3 +114,20 @@ def test_patch_centres_of_scenes_without_shapes_are_all_invalid():
     for scene in (Scene(300, 120, "gray"), Scene(224, 224, "white", number=Number("38", 14, 112, 4, (0, 0, 0)))):
         xy, valid = patch_centres(scene, RESIZE)
         assert xy.shape == (1, 256, 2) and not valid.any()
+
+
+def test_answer_digits_are_the_digits_a_point_answer_writes():
+    import re
+
+    from molmo.preprocess.points import format_points
+
+    pts = np.asarray([[31.24, 42.2], [5.0, 99.96], [0.04, 100.0], [9.96, 10.0]], dtype=np.float32)
+    assert answer_digits(pts).tolist() == [[3, 1, 4, 2], [0, 5, 9, 9], [0, 0, 9, 9], [1, 0, 1, 0]]
+    rng = np.random.default_rng(0)
+    pts = rng.uniform(0, 99.9, size=(500, 2)).astype(np.float32)
+    pts = pts[np.abs(pts * 10 % 1 - 0.5).min(axis=1) > 1e-3]  # no ties at the rounding boundary
+    digits = answer_digits(pts)
+    for (x, y), d in zip(pts, digits):
+        written = re.findall(r'[xy]="(\d+)\.', format_points([(float(x), float(y))], "s"))  # x="31.2" y="7.0"
+        assert [int(c) for c in written[0].zfill(2) + written[1].zfill(2)] == d.tolist()
+    assert answer_digits(np.zeros((2, 3, 2))).shape == (2, 3, 4)
