@@ -63,23 +63,30 @@ def token_roles(pieces: list[str]) -> list[str]:
     return out
 
 
-def measure(checkpoint: str, shards: str, batches: int, batch_size: int = 16) -> list[dict[str, float | str | int]]:
-    model = molmo.load(checkpoint)
+def measure(checkpoint: str, shards: str, batches: int, batch_size: int = 16,
+            device: str = "cpu") -> list[dict[str, float | str | int]]:
+    """Role rows over at most ``batches`` micro-batches (never past one pass over the shards)."""
+    model = molmo.load(checkpoint, device=device)
     if model.tokenizer is None or model.preprocess_config is None:
         raise MolmoError(f"{checkpoint}: the checkpoint has no tokenizer.json or preprocessing config")
     transform = SampleTransform(model.preprocess_config, f"{checkpoint}/tokenizer.json", seed=0, split_turns=True)
     data = DataConfig(sources=[DataSource(name="probe", paths=[shards])], seed=0, shuffle_buffer=0,
                       shuffle_shards=False, workers=0)
     stream = BatchStream(data, transform, batch_size, 0, 1, workers=0)
+    if stream.dataset_size < batch_size:  # the loader repeats its shards: read each scene once
+        stream.close()
+        batch_size = max(1, stream.dataset_size)
+        stream = BatchStream(data, transform, batch_size, 0, 1, workers=0)
+    batches = min(batches, stream.dataset_size // batch_size)
     totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0, 0])  # role -> [Σ ce, tokens, right]
     try:
         for _ in range(batches):
             item = stream.next_batch()
             if item is None:
                 break
-            batch = item[0]
+            batch = item[0].to(torch.device(device))
             inputs = {k: v for k, v in batch.model_inputs().items() if k not in ("labels", "loss_mask")}
-            with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+            with torch.no_grad(), torch.autocast(torch.device(device).type, dtype=torch.bfloat16):
                 logits = model(**inputs).logits.float()  # (B, T, V)
             for row in range(batch.labels.shape[0]):
                 labels = batch.labels[row]
@@ -105,11 +112,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint", help="native checkpoint directory (with tokenizer.json)")
     parser.add_argument("shards", help="folder of shapes dialog shards (molmo data synth shapes ...)")
-    parser.add_argument("--batches", type=int, default=30, help="micro-batches of 16 scenes to score")
+    parser.add_argument("--batches", type=int, default=30,
+                        help="micro-batches of 16 scenes to score (at most one pass over the shards)")
+    parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = parser.parse_args(argv)
     try:
-        rows = measure(args.checkpoint, args.shards, args.batches)
+        rows = measure(args.checkpoint, args.shards, args.batches, device=args.device)
     except MolmoError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

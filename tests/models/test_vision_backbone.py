@@ -170,7 +170,7 @@ def test_fan_in_connector_init_keeps_feature_scale():
     scaled = VisionBackbone(vis, ConnectorConfig(init="fan_in"), 64, 256)
     for module in scaled.image_projector.modules():
         if isinstance(module, nn.Linear):
-            assert abs(float(module.weight.std()) * module.in_features**0.5 - 1.0) < 0.1
+            assert abs(float(module.weight.detach().std()) * module.in_features**0.5 - 1.0) < 0.1
     images = torch.randn(1, 2, vis.n_patches, vis.patch_dim)
     with torch.no_grad():
         small, kept = released(images).std(), scaled(images).std()

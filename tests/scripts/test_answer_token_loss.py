@@ -48,8 +48,11 @@ def test_bundled_model_on_a_few_dialogs(script, tmp_path, capsys):
     assert {"text", "markup", "x tens", "y tens", "x tenths"} <= set(rows)
     assert all(r["tokens"] > 0 and r["ce"] >= 0 and 0 <= r["accuracy"] <= 1 for r in rows.values())
     assert rows["markup"]["accuracy"] > 0.9  # the point markup is learned; its digits are the question
-    assert script.main([str(DEMO_DIR), str(shards), "--batches", "1"]) == 0
-    assert "x tens" in capsys.readouterr().out
+    assert script.main([str(DEMO_DIR), str(shards), "--batches", "5"]) == 0  # 6 scenes: one pass only
+    table = capsys.readouterr().out
+    assert "x tens" in table
+    markup = next(line.split() for line in table.splitlines() if line.startswith("markup"))
+    assert int(markup[1]) == rows["markup"]["tokens"]  # the same scenes, counted once
 
 
 def test_a_checkpoint_without_tokenizer_is_one_line_error(script, tmp_path, capsys):
