@@ -141,7 +141,8 @@ def parse_points(text: str, image_size: tuple[float, float] | None = None) -> Pa
     return ParsedPoints(points=points, valid=bool(points), malformed=False)
 
 
-def _fmt(value: float) -> str:
+def format_coordinate(value: float) -> str:
+    """One coordinate of a point answer: percent with one decimal (``31.2``)."""
     return f"{value:0.1f}"
 
 
@@ -165,8 +166,8 @@ def format_points(points: Sequence[tuple[float, float]], label: str, alt: str | 
     ordered = sort_points(points)
     if len(ordered) == 1:
         x, y = ordered[0]
-        return f'<point x="{_fmt(x)}" y="{_fmt(y)}" alt="{alt}">{label}</point>'
-    coords = " ".join(f'x{i}="{_fmt(x)}" y{i}="{_fmt(y)}"' for i, (x, y) in enumerate(ordered, start=1))
+        return f'<point x="{format_coordinate(x)}" y="{format_coordinate(y)}" alt="{alt}">{label}</point>'
+    coords = " ".join(f'x{i}="{format_coordinate(x)}" y{i}="{format_coordinate(y)}"' for i, (x, y) in enumerate(ordered, start=1))
     return f'<points {coords} alt="{alt}">{label}</points>'
 
 

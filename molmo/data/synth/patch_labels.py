@@ -24,6 +24,7 @@ from molmo.config.preprocess import PreprocessConfig
 from molmo.data.synth.render import COLORS, KINDS, number_box, shape_mask, shape_point
 from molmo.data.synth.shapes import Scene
 from molmo.preprocess.crops import image_crops
+from molmo.preprocess.points import format_coordinate, to_percent
 
 #: head name -> class names; class 0 is always "none".
 HEADS: dict[str, tuple[str, ...]] = {
@@ -114,8 +115,8 @@ def dense_targets(
     if not scene.shapes:
         return labels, (np.zeros((*coverage.shape[:2], 2), dtype=np.float32), np.zeros(coverage.shape[:2], dtype=bool))
     shapes = coverage[..., : len(scene.shapes)]  # instance_masks lists the shapes first, in scene order
-    points = np.asarray([shape_point(s.kind, s.cx, s.cy, s.half) for s in scene.shapes], dtype=np.float32)
-    points = 100.0 * points / np.asarray([scene.width, scene.height], dtype=np.float32)
+    pixels = [shape_point(s.kind, s.cx, s.cy, s.half) for s in scene.shapes]
+    points = np.asarray(to_percent(pixels, scene.width, scene.height), dtype=np.float32)  # as the answers
     return labels, (points[shapes.argmax(axis=-1)], shapes.max(axis=-1) >= min_cover)
 
 
@@ -123,11 +124,13 @@ def answer_digits(points: np.ndarray) -> np.ndarray:
     """The tens and units digits of point coordinates as a Molmo point answer writes them.
 
     ``points`` float ``(..., 2)`` in image percent -> int64 ``(..., 4)``: x tens, x units, y tens,
-    y units of the value rounded to one decimal (``f"{v:.1f}"``; 100.0, drawn only on the last
-    pixel, counts as 99). What a decoder must copy out of a patch to write ``x="31.2"``.
+    y units of the value as :func:`~molmo.preprocess.points.format_coordinate` writes it (100.0,
+    drawn only on the last pixel, counts as 99). What a decoder must copy out of a patch to write
+    ``x="31.2"``. Each distinct value is formatted once (a scene has a few shapes, many patches).
     """
-    tenths = np.clip(np.rint(np.asarray(points, dtype=np.float64) * 10.0), 0, 999).astype(np.int64)
-    whole = tenths // 10  # 0..99
+    values, inverse = np.unique(np.asarray(points), return_inverse=True)
+    whole = np.asarray([min(int(format_coordinate(float(v)).split(".")[0]), 99) for v in values], dtype=np.int64)
+    whole = whole[inverse.reshape(np.shape(points))]  # (..., 2), 0..99
     return np.stack([whole[..., 0] // 10, whole[..., 0] % 10, whole[..., 1] // 10, whole[..., 1] % 10], axis=-1)
 
 
