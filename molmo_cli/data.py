@@ -67,7 +67,7 @@ def synth_shapes(
     ),
     shard_samples: int = typer.Option(10_000, "--shard-samples", help="Samples per shard."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing set in DST."),
-    tasks: str | None = typer.Option(None, "--tasks", help="Only these tasks, comma-separated (e.g. color,caption,read)."),
+    tasks: str | None = typer.Option(None, "--tasks", help="Only these tasks, comma-separated (e.g. color,caption,read); locate (training only) is asked only when named."),
     questions: int = typer.Option(
         1, "--questions", help="Questions per scene: >1 writes multi-turn dialogs (train split only)."
     ),

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
 from molmo.data.synth import synth_shapes
 from molmo.demo import DEMO_DIR
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="module")
-def script():
-    spec = importlib.util.spec_from_file_location("answer_token_loss", ROOT / "scripts" / "answer_token_loss.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def script(load_script):
+    return load_script("answer_token_loss")
 
 
 def test_roles_of_a_count_answer(script):
@@ -55,11 +48,8 @@ def test_bundled_model_on_a_few_dialogs(script, tmp_path, capsys):
     assert int(markup[1]) == rows["markup"]["tokens"]  # the same scenes, counted once
 
 
-def test_a_checkpoint_without_tokenizer_is_one_line_error(script, tmp_path, capsys):
-    bare = tmp_path / "bare"
-    bare.mkdir()
-    for name in ("config.json", "molmo.json", "model.safetensors"):
-        (bare / name).symlink_to(DEMO_DIR / name)
+def test_a_checkpoint_without_tokenizer_is_one_line_error(script, checkpoint_without_tokenizer, tmp_path, capsys):
+    bare = checkpoint_without_tokenizer
     assert script.main([str(bare), str(tmp_path), "--batches", "1"]) == 2
     err = capsys.readouterr().err
     assert "tokenizer" in err and len(err.strip().splitlines()) == 1

@@ -21,6 +21,8 @@ count    only_count      "How many circles are there? Answer with a number." -> 
 point    pointing        "Point to the red circle." / "Point to all the triangles." -> Molmo
                          ``<point>``/``<points>`` (percent, one decimal, sorted by x*10000+y)
 read     short_answer    "What number is written in the image?" -> "42"
+locate   short_answer    "What is the x coordinate of the red circle?" -> "31.2" (training only,
+                         never in the default stream: the point answer's x or y, in percent)
 =======  ==============  ===================================================================
 
 Training dialogs (``questions > 1``, train split only): one scene, every task asked once (``read``
@@ -55,10 +57,16 @@ from molmo.data.synth.render import (
     shape_mask,
     shape_point,
 )
-from molmo.preprocess.points import NONE_ANSWER
+from molmo.preprocess.points import NONE_ANSWER, format_coordinate, to_percent
 from molmo.preprocess.points import format_points as molmo_points
 
 TASK_WEIGHTS = {"caption": 0.2, "color": 0.2, "count": 0.2, "point": 0.25, "read": 0.15}
+# Training-only tasks: asked only when named in ``tasks`` (never in the default or eval streams).
+# ``locate`` asks for one coordinate of one object: its answer comes first, right after the question,
+# where the model already finds the object a colour question names, so the object -> position readout
+# that pointing needs gets a direct signal (see the README's tiny-shapes notes).
+TRAIN_ONLY_TASKS = {"locate": 0.2}
+ALL_TASK_WEIGHTS = {**TASK_WEIGHTS, **TRAIN_ONLY_TASKS}
 SPLITS = ("train", "eval")
 MAX_SHAPES = 6
 # Legibility floors relative to the LONGER side, so every object stays readable when the whole image
@@ -80,6 +88,7 @@ ONLY_COUNT_PROMPT = "How many {plural} are there? Answer with a number."
 POINT_ONE_PROMPTS = ("Point to the {color} {kind}.", "Where is the {color} {kind}?")
 POINT_ALL_PROMPTS = ("Point to all the {plural}.", "Point to the {plural}.")
 READ_PROMPTS = ("What number is written in the image?", "Read the number in the image.")
+LOCATE_PROMPTS = ("What is the {axis} coordinate of the {what}?", "Give the {axis} coordinate of the {what}.")
 
 
 @dataclass
@@ -220,6 +229,8 @@ def ask(rng: random.Random, scene: Scene, task: str, eval_refs: bool) -> tuple[s
     if task == "read":
         assert scene.number is not None
         return "short_answer", rng.choice(READ_PROMPTS), scene.number.text, {}
+    if task == "locate":
+        return _locate(rng, scene)
     absent = [k for k in KINDS if k not in kinds]
     if task == "count":
         kind = rng.choice(absent) if absent and rng.random() < 0.15 else rng.choice(kinds)
@@ -246,18 +257,38 @@ def ask(rng: random.Random, scene: Scene, task: str, eval_refs: bool) -> tuple[s
     raise ValueError(f"unknown shapes task {task!r}")
 
 
-DIALOG_ORDER = ("color", "caption", "read", "count", "point")  # colour first: it may re-kind a shape
+def _locate(rng: random.Random, scene: Scene) -> tuple[str, str, str, dict[str, Any]]:
+    """One coordinate of one shape, named by colour and kind ("the red circle") or, when its kind is
+    there once, sometimes by kind alone ("the circle"). Every shape sharing its colour and kind with
+    another: the first one is recoloured so it can be named (like ``color`` re-kinds a shape)."""
+    pairs = [(s.color, s.kind) for s in scene.shapes]
+    named = [s for s in scene.shapes if pairs.count((s.color, s.kind)) == 1]
+    if not named:
+        first = scene.shapes[0]
+        first.color = next(c for c in COLORS if (c, first.kind) not in pairs)
+        named = [first]
+    s = rng.choice(named)
+    kinds = [t.kind for t in scene.shapes]
+    what = s.kind if kinds.count(s.kind) == 1 and rng.random() < 0.5 else f"{s.color} {s.kind}"
+    axis = rng.choice("xy")
+    (x, y), = to_percent([shape_point(s.kind, s.cx, s.cy, s.half)], scene.width, scene.height)
+    answer = format_coordinate(x if axis == "x" else y)
+    return "short_answer", rng.choice(LOCATE_PROMPTS).format(axis=axis, what=what), answer, {}
+
+
+# colour and locate first: they may re-kind / recolour a shape, which every later answer must see
+DIALOG_ORDER = ("color", "locate", "caption", "read", "count", "point")
 
 
 def ask_dialog(rng: random.Random, scene: Scene, tasks: tuple[str, ...], questions: int) -> list[tuple[str, str, str]]:
     """Up to ``questions`` distinct ``(task, question, answer)`` turns about one scene, in random order.
 
     Every task of ``tasks`` is asked once (``read`` only when a number is drawn), then count/point
-    questions fill the rest; questions are asked in :data:`DIALOG_ORDER` (colour may change the scene)
+    (and locate, when asked for) questions fill the rest; questions are asked in :data:`DIALOG_ORDER` (colour may change the scene)
     and shuffled afterwards, so every task is sometimes the first turn (the single-question eval form).
     """
     plan = [t for t in DIALOG_ORDER if t in tasks and (t != "read" or scene.number is not None)]
-    extra = [t for t in ("count", "point") if t in tasks]
+    extra = [t for t in ("count", "point", "locate") if t in tasks]
     while extra and len(plan) < questions:
         plan.append(rng.choice(extra))
     plan = plan[:questions]
@@ -325,10 +356,12 @@ def make_sample(
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if split != "train" and tasks is not None and set(tasks) & set(TRAIN_ONLY_TASKS):
+        raise ValueError(f"training-only task(s) {sorted(set(tasks) & set(TRAIN_ONLY_TASKS))} have no eval form")
     check_shape_range(min_shapes, max_shapes)
     if questions > 1:
         return make_dialog(split, seed, index, tasks, questions, max_shapes, min_shapes)
-    weights = TASK_WEIGHTS if tasks is None else {t: TASK_WEIGHTS[t] for t in tasks}
+    weights = TASK_WEIGHTS if tasks is None else {t: ALL_TASK_WEIGHTS[t] for t in tasks}
     rng = random.Random(f"shapes/{split}/{seed}/{index}" + ("" if tasks is None else "/" + ",".join(sorted(tasks))))
     task = rng.choices(list(weights), weights=list(weights.values()))[0]
     scene = make_scene(rng, rng.randint(min_shapes, max_shapes), with_number=task == "read" or rng.random() < 0.25)

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import io
 import json
+import random
+import re
 from collections import Counter
 
 import pytest
@@ -224,3 +226,49 @@ def test_min_shapes_crowds_scenes_without_changing_the_default_stream():
     for bad in ({"min_shapes": 0}, {"min_shapes": 3, "max_shapes": 2}):
         with pytest.raises(ValueError, match="min_shapes"):
             make_sample("train", 0, 0, **bad)
+
+
+def test_locate_asks_one_coordinate_of_a_named_shape():
+    from molmo.data.synth.render import shape_point
+    from molmo.preprocess.points import format_coordinate
+
+    seen_axes, seen_kind_only = set(), False
+    for i in range(60):
+        j = make_sample("train", 8, i, ("locate",)).json
+        assert j["task"] == "locate" and j["style"] == "short_answer"
+        question, answer = j["messages"][0]["content"], j["messages"][1]["content"]
+        m = re.fullmatch(r"(?:What is|Give) the ([xy]) coordinate of the (?:(\w+) )?(\w+)[?.]", question)
+        assert m, question
+        axis, color, kind = m.groups()
+        scene = j["meta"]["scene"]
+        named = [s for s in scene["shapes"] if s["kind"] == kind and color in (None, s["color"])]
+        assert len(named) == 1  # the question names exactly one shape of the rendered scene
+        s = named[0]
+        x, y = shape_point(s["kind"], s["cx"], s["cy"], s["half"])
+        pct = 100 * x / scene["width"] if axis == "x" else 100 * y / scene["height"]
+        assert answer == format_coordinate(pct)  # as the same shape's point answer writes it
+        seen_axes.add(axis)
+        seen_kind_only |= color is None
+    assert seen_axes == {"x", "y"} and seen_kind_only
+
+
+def test_locate_recolours_a_shape_when_none_can_be_named():
+    from molmo.data.synth.shapes import Scene, Shape, ask
+
+    scene = Scene(width=200, height=100, background="white",
+                  shapes=[Shape("circle", "red", 30, 50, 10), Shape("circle", "red", 90, 50, 10)])
+    _, question, _, _ = ask(random.Random(0), scene, "locate", eval_refs=False)
+    assert scene.shapes[0].color != "red" and scene.shapes[1].color == "red"
+    assert "circle" in question
+
+
+def test_locate_is_training_only_and_off_by_default(tmp_path):
+    assert not any("coordinate of" in make_sample("train", 4, i).json["messages"][0]["content"] for i in range(200))
+    dialog = make_sample("train", 4, 0, ("color", "locate", "point"), questions=6).json
+    assert "locate" in dialog["meta"]["tasks"]
+    with pytest.raises(ValueError, match="training-only"):
+        make_sample("eval", 0, 0, ("locate",))
+    with pytest.raises(Exception, match="training-only"):
+        synth_shapes(tmp_path / "e", 4, split="eval", tasks=("locate", "color"))
+    m = synth_shapes(tmp_path / "t", 3, seed=1, tasks=("locate",))
+    assert m.complete and m.source["tasks"] == ["locate"]
