@@ -47,6 +47,7 @@ from molmo.data.synth.render import COLORS, KINDS, PLURALS, shape_point
 from molmo.data.synth.shapes import Scene, Shape
 from molmo.errors import MolmoError
 from molmo.nn.attention import repeat_kv
+from molmo.nn.masks import causal_mask
 from molmo.preprocess.collate import collate
 from molmo.train.data import SampleTransform
 
@@ -64,9 +65,9 @@ def recorded_attention() -> Iterator[list[torch.Tensor]]:
     def recording(q, k, v, mask=None, dropout_p=0.0):
         n_rep = q.shape[1] // k.shape[1]
         scores = (q.float() @ repeat_kv(k, n_rep).float().transpose(-1, -2)) / math.sqrt(q.shape[-1])
-        if mask is None:
-            mask = torch.ones(scores.shape[-2:], dtype=torch.bool).tril()
-        weights.append(scores.masked_fill(~mask, float("-inf")).softmax(-1))
+        if mask is None and q.shape[2] == k.shape[2]:  # attend's default: causal when Tq == Tk, else full
+            mask = causal_mask(q.shape[2], k.shape[2], device=q.device)
+        weights.append((scores if mask is None else scores.masked_fill(~mask, float("-inf"))).softmax(-1))
         return attend(q, k, v, mask, dropout_p=dropout_p)
 
     decoder_block.attend = recording

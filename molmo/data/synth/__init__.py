@@ -7,7 +7,7 @@ from pathlib import Path
 
 from molmo.data.manifest import Manifest, ShardInfo, prepare_destination, write_manifest
 from molmo.data.sample import encode_fields
-from molmo.data.synth.shapes import ALL_TASK_WEIGHTS, MAX_SHAPES, SPLITS, TRAIN_ONLY_TASKS, make_sample
+from molmo.data.synth.shapes import ALL_TASK_WEIGHTS, MAX_SHAPES, SPLITS, make_sample, training_only
 from molmo.data.writer import ShardWriter
 from molmo.errors import UserError
 
@@ -42,8 +42,8 @@ def synth_shapes(
         if unknown or not tasks:
             raise UserError(f"--tasks: unknown task(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(ALL_TASK_WEIGHTS)}")
         tasks = tuple(sorted(set(tasks)))
-        if split != "train" and set(tasks) & set(TRAIN_ONLY_TASKS):
-            raise UserError(f"--tasks {', '.join(sorted(set(tasks) & set(TRAIN_ONLY_TASKS)))}: training-only (no eval form); use --split train")
+        if split != "train" and training_only(tasks):
+            raise UserError(f"--tasks {', '.join(training_only(tasks))}: training-only (no eval form); use --split train")
     if n < 1:
         raise UserError("--n must be at least 1")
     if not 1 <= max_shapes <= MAX_SHAPES:

@@ -67,6 +67,12 @@ TASK_WEIGHTS = {"caption": 0.2, "color": 0.2, "count": 0.2, "point": 0.25, "read
 # that pointing needs gets a direct signal (see the README's tiny-shapes notes).
 TRAIN_ONLY_TASKS = {"locate": 0.2}
 ALL_TASK_WEIGHTS = {**TASK_WEIGHTS, **TRAIN_ONLY_TASKS}
+
+
+def training_only(tasks: tuple[str, ...] | None) -> list[str]:
+    """The training-only tasks among ``tasks`` (sorted; none for the default stream)."""
+    return sorted(set(tasks or ()) & set(TRAIN_ONLY_TASKS))
+
 SPLITS = ("train", "eval")
 MAX_SHAPES = 6
 # Legibility floors relative to the LONGER side, so every object stays readable when the whole image
@@ -179,7 +185,7 @@ def format_points(
 
     The order is Molmo's (percent ``x * 10000 + y``), so refs can list points/masks in answer order.
     """
-    pct = [(100.0 * x / width, 100.0 * y / height) for x, y in points]
+    pct = to_percent(points, width, height)
     order = sorted(range(len(pct)), key=lambda i: pct[i][0] * 10000 + pct[i][1])
     return molmo_points([pct[i] for i in order], label, alt), order
 
@@ -356,8 +362,8 @@ def make_sample(
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    if split != "train" and tasks is not None and set(tasks) & set(TRAIN_ONLY_TASKS):
-        raise ValueError(f"training-only task(s) {sorted(set(tasks) & set(TRAIN_ONLY_TASKS))} have no eval form")
+    if split != "train" and training_only(tasks):
+        raise ValueError(f"training-only task(s) {training_only(tasks)} have no eval form")
     check_shape_range(min_shapes, max_shapes)
     if questions > 1:
         return make_dialog(split, seed, index, tasks, questions, max_shapes, min_shapes)
